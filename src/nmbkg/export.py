@@ -1,0 +1,79 @@
+"""Stage 5: write the release files to dist/ atomically (temporary folder, then swap)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.namespace import PROV
+
+from .config import NMB
+from .problems import Problem, to_tsv
+from .triples import bind_prefixes
+
+
+def mark_inferred(inferred: Graph, id_base: str) -> Graph:
+    """Reified statements that mark each inferred triple as derived by HermiT."""
+    out = Graph()
+    for s, p, o in sorted(inferred):
+        key = hashlib.sha1(f"{s} {p} {o}".encode()).hexdigest()[:16]
+        st = URIRef(f"{id_base}inference/{key}")
+        out.add((st, RDF.type, RDF.Statement))
+        out.add((st, RDF.subject, s))
+        out.add((st, RDF.predicate, p))
+        out.add((st, RDF.object, o))
+        out.add((st, NMB.inferred, Literal(True)))
+        out.add((st, PROV.wasGeneratedBy, URIRef(f"{id_base}activity/hermit-reasoning")))
+    return out
+
+
+def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, problems: list[Problem],
+                  info: dict, id_base: str) -> Path:
+    """Write every release file into a fresh folder and swap it in place of out_dir."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".nmbkg-build-", dir=out_dir.parent))
+    try:
+        published = bind_prefixes(Graph())
+        published += data
+        published += inferred
+        published += mark_inferred(inferred, id_base)
+        published.serialize(tmp / "nmbkg.ttl", format="turtle")
+        published.serialize(tmp / "nmbkg.nt", format="nt", encoding="utf-8")
+        published.serialize(tmp / "nmbkg.jsonld", format="json-ld", auto_compact=True)
+        onto = bind_prefixes(Graph())
+        onto += ontology
+        onto.serialize(tmp / "ontology.ttl", format="turtle")
+        onto.serialize(tmp / "ontology.owl", format="xml")
+        onto.serialize(tmp / "ontology.nt", format="nt", encoding="utf-8")
+        (tmp / "reports").mkdir()
+        (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
+        info = dict(info, triples_published=len(published), triples_ontology=len(onto))
+        (tmp / "build-info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _swap(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def write_problems_only(out_dir: Path, problems: list[Problem]) -> Path:
+    """After a failed build: leave dist/ as it was and write the report beside it, as <dist>-problems.tsv."""
+    report = out_dir.resolve().parent / f"{out_dir.name}-problems.tsv"
+    report.write_text(to_tsv(problems), encoding="utf-8")
+    return report
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Replace target by new with two renames, so readers never see a half-written folder."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}-old-{new.name[-8:]}")
+        target.rename(old)
+    new.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,133 @@
+"""The build: records -> triples -> SHACL + checks -> OWL reasoning -> export. Each stage is a function."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph
+
+from . import __version__
+from .checks import run_checks
+from .config import Project
+from .ontology import load_ontology
+from .problems import Problem, is_blocking
+from .reason import Reasoned, run_hermit
+from .records import RecordSet, load_records
+from .triples import Built, make_triples
+from .validate import load_shapes, run_shacl
+from .vocab import vocabularies
+
+
+@dataclass
+class BuildResult:
+    """Everything a build produced, for the CLI, the tests and the exporters."""
+
+    records: RecordSet | None = None
+    ontology: Graph | None = None
+    built: Built | None = None
+    reasoned: Reasoned | None = None
+    problems: list[Problem] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    out: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no ERROR was found."""
+        return not is_blocking(self.problems)
+
+    def graph(self) -> Graph:
+        """Ontology + data + inferred triples (what queries see)."""
+        g = Graph()
+        if self.ontology is not None:
+            g += self.ontology
+        if self.built is not None:
+            g += self.built.graph
+        if self.reasoned is not None:
+            g += self.reasoned.inferred
+        return g
+
+
+class Stages:
+    """Runs named stages, timing each and printing one line per stage."""
+
+    def __init__(self, echo: Callable[[str], None] | None):
+        self.echo = echo or (lambda _s: None)
+        self.timings: dict[str, float] = {}
+
+    def run(self, name: str, fn, describe):
+        """Run fn(), record its time, print 'name  description  time'."""
+        t0 = time.perf_counter()
+        value = fn()
+        dt = time.perf_counter() - t0
+        self.timings[name] = dt
+        self.echo(f"  {name:<9} {describe(value):<52} {dt:6.2f} s")
+        return value
+
+
+def validate_project(project: Project, reason: bool = True, echo: Callable[[str], None] | None = None) -> BuildResult:
+    """Load, make triples, validate and (optionally) reason, without writing anything."""
+    st = Stages(echo)
+    res = BuildResult()
+    res.ontology = st.run("ontology", lambda: load_ontology(project), lambda g: f"{len(g)} triples")
+    vocab = vocabularies(res.ontology)
+    rs, problems = st.run("records", lambda: load_records(project.kg_dir, vocab),
+                          lambda v: f"{len(v[0])} records in {len(v[0].files)} files")
+    res.records, res.problems = rs, list(problems)
+    if is_blocking(problems):
+        res.timings = st.timings
+        return res
+    res.built = st.run("triples", lambda: make_triples(rs, project), lambda b: f"{len(b.graph)} triples")
+    res.problems += res.built.problems
+    shapes = load_shapes(project.shapes_dir)
+    shacl = st.run("shacl", lambda: run_shacl(res.built.graph, res.ontology, shapes, res.built.origin),
+                   lambda p: f"{len(p)} results from {len(list(project.shapes_dir.glob('*.shacl.ttl')))} shape files")
+    res.problems += shacl
+    full = res.graph()
+    checks = st.run("checks", lambda: run_checks(full, project.queries_dir, res.built.origin),
+                    lambda p: f"{len(p)} rows from integrity checks")
+    res.problems += checks
+    if reason and not is_blocking(res.problems):
+        res.reasoned = st.run("reason", lambda: run_hermit(res.ontology, res.built.graph, res.built.origin),
+                              _describe_reasoned)
+        res.problems += res.reasoned.problems
+        if res.reasoned.skipped:
+            res.problems.append(Problem("WARN", "reasoner_skipped", res.reasoned.skipped))
+    res.timings = st.timings
+    return res
+
+
+def _describe_reasoned(r: Reasoned) -> str:
+    if r.skipped:
+        return "skipped (no java)"
+    return ("consistent, " if r.consistent else "INCONSISTENT, ") + f"{len(r.inferred)} inferred memberships"
+
+
+def build(project: Project, out: Path | None = None, reason: bool = True,
+          echo: Callable[[str], None] | None = None) -> BuildResult:
+    """Full build; writes dist/ only when there is no ERROR (the previous dist/ survives a failure)."""
+    from .export import write_problems_only, write_release
+
+    res = validate_project(project, reason=reason, echo=echo)
+    out = out or (project.root / "dist")
+    res.out = out
+    if not res.ok:
+        write_problems_only(out, res.problems)
+        return res
+    st = Stages(echo)
+    info = {
+        "version": __version__,
+        "records": res.records.counts() if res.records else {},
+        "problems": len(res.problems),
+        "reasoned": bool(res.reasoned and not res.reasoned.skipped),
+        "inferred": len(res.reasoned.inferred) if res.reasoned else 0,
+        "triples_data": len(res.built.graph),
+    }
+    st.run("export", lambda: write_release(out, res.built.graph, res.ontology,
+                                           res.reasoned.inferred if res.reasoned else Graph(),
+                                           res.problems, info, project.id_base),
+           lambda p: f"release written to {p}")
+    res.timings.update(st.timings)
+    return res

@@ -1,0 +1,253 @@
+"""Run stored or ad-hoc SPARQL on the built graph with pyoxigraph or rdflib, parameters bound by the engine."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .storedq import Param, StoredQuery, load_queries, parse_query
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+NMB = "https://w3id.org/nmbkg/ontology#"
+
+
+class QueryError(Exception):
+    """A user error in asking a query: unknown name, bad parameter. One line, exit 2."""
+
+
+@dataclass
+class Value:
+    """An engine-neutral RDF term: kind is iri, literal or bnode."""
+
+    kind: str
+    value: str
+    datatype: str = ""
+    lang: str = ""
+
+    def plain(self):
+        """Python value for CSV/JSON: numbers as numbers, the rest as strings."""
+        if self.kind == "literal" and self.datatype in (XSD + "integer", XSD + "int", XSD + "long"):
+            return int(self.value)
+        if self.kind == "literal" and self.datatype in (XSD + "decimal", XSD + "double", XSD + "float"):
+            d = Decimal(self.value)
+            return int(d) if d == d.to_integral_value() and "e" not in self.value.lower() else float(d)
+        if self.kind == "literal" and self.datatype == XSD + "boolean":
+            return self.value in ("true", "1")
+        return self.value
+
+
+@dataclass
+class Result:
+    """Rows of a SELECT: variable names and values (None for unbound)."""
+
+    variables: list[str]
+    rows: list[list[Value | None]]
+
+
+class Engine:
+    """A graph loaded into one engine; subclasses implement select()."""
+
+    name = "?"
+
+    def select(self, text: str, bindings: dict[str, Value]) -> Result:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class OxigraphEngine(Engine):
+    """pyoxigraph in memory (or a persistent store)."""
+
+    name = "oxigraph"
+
+    def __init__(self, files: list[Path]):
+        import pyoxigraph as ox
+
+        self.ox = ox
+        self.store = ox.Store()
+        for f in files:
+            self.store.bulk_load(path=str(f), format=ox.RdfFormat.N_TRIPLES)
+
+    def _term(self, v: Value):
+        ox = self.ox
+        if v.kind == "iri":
+            return ox.NamedNode(v.value)
+        if v.datatype:
+            return ox.Literal(v.value, datatype=ox.NamedNode(v.datatype))
+        return ox.Literal(v.value, language=v.lang) if v.lang else ox.Literal(v.value)
+
+    def select(self, text: str, bindings: dict[str, Value]) -> Result:
+        ox = self.ox
+        subs = {ox.Variable(k): self._term(v) for k, v in bindings.items()}
+        try:
+            sol = self.store.query(text, substitutions=subs)
+        except SyntaxError as exc:
+            raise QueryError(f"SPARQL syntax error: {exc}") from exc
+        variables = [v.value for v in sol.variables]
+        rows = []
+        for s in sol:
+            rows.append([_from_ox(s[v]) for v in variables])
+        return Result(variables, rows)
+
+
+def _from_ox(t) -> Value | None:
+    import pyoxigraph as ox
+
+    if t is None:
+        return None
+    if isinstance(t, ox.NamedNode):
+        return Value("iri", t.value)
+    if isinstance(t, ox.BlankNode):
+        return Value("bnode", t.value)
+    return Value("literal", t.value, t.datatype.value if t.datatype else "", t.language or "")
+
+
+class RdflibEngine(Engine):
+    """rdflib in memory."""
+
+    name = "rdflib"
+
+    def __init__(self, files: list[Path]):
+        from rdflib import Graph
+
+        self.g = Graph()
+        for f in files:
+            self.g.parse(f, format="nt")
+
+    def select(self, text: str, bindings: dict[str, Value]) -> Result:
+        from rdflib import BNode, Literal, URIRef, Variable
+
+        init = {}
+        for k, v in bindings.items():
+            if v.kind == "iri":
+                init[Variable(k)] = URIRef(v.value)
+            else:
+                init[Variable(k)] = Literal(v.value, datatype=URIRef(v.datatype) if v.datatype else None,
+                                            lang=v.lang or None)
+        try:
+            res = self.g.query(text, initBindings=init)
+        except Exception as exc:  # noqa: BLE001 - pyparsing raises its own types
+            raise QueryError(f"SPARQL error: {' '.join(str(exc).split())[:200]}") from exc
+        variables = [str(v) for v in res.vars]
+        rows = []
+        for r in res:
+            row = []
+            for v in res.vars:
+                t = r[v]
+                if t is None:
+                    row.append(None)
+                elif isinstance(t, URIRef):
+                    row.append(Value("iri", str(t)))
+                elif isinstance(t, BNode):
+                    row.append(Value("bnode", str(t)))
+                else:
+                    row.append(Value("literal", str(t), str(t.datatype) if t.datatype else "", t.language or ""))
+            rows.append(row)
+        return Result(variables, rows)
+
+
+def graph_files(dist: Path) -> list[Path]:
+    """The N-Triples files a query engine loads from a release folder."""
+    return [dist / "nmbkg.nt", dist / "ontology.nt"]
+
+
+def open_engine(dist: Path, engine: str = "oxigraph") -> Engine:
+    """Load the release in dist/ into the chosen engine."""
+    files = graph_files(dist)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise QueryError(f"no built graph in {dist} (missing {missing[0].name}): run `nmbkg build` first")
+    if engine == "oxigraph":
+        return OxigraphEngine(files)
+    if engine == "rdflib":
+        return RdflibEngine(files)
+    raise QueryError(f"unknown engine {engine!r}: use oxigraph or rdflib")
+
+
+def find_query(queries_dir: Path, name: str) -> StoredQuery:
+    """A stored query by name (cq/ first, then checks/)."""
+    all_q = {q.name: q for sub in ("cq", "checks") for q in load_queries(queries_dir / sub)}
+    if name in all_q:
+        return all_q[name]
+    near = difflib.get_close_matches(name, list(all_q), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else "; `nmbkg query --list` shows them all"
+    raise QueryError(f"unknown query {name!r}{hint}")
+
+
+def labels_of(engine: Engine, cls_local: str) -> dict[str, str]:
+    """Lower-cased label/altLabel -> IRI for instances of an nmb class (or of its subclasses), or the classes themselves."""
+    q = f"""SELECT ?x ?l WHERE {{
+      {{ ?x a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{NMB}{cls_local}> }}
+      UNION {{ ?x <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ <{NMB}{cls_local}> }}
+      ?x <{RDFS_LABEL}>|<{SKOS_ALT}> ?l }}"""
+    out: dict[str, str] = {}
+    for x, lab in engine.select(q, {}).rows:
+        out.setdefault(lab.value.lower(), x.value)
+    return out
+
+
+def coerce(engine: Engine, p: Param, raw: str) -> Value:
+    """Turn a command-line value into a typed RDF term, or raise a one-line QueryError."""
+    if "\n" in raw or len(raw) > 500:
+        raise QueryError(f"parameter {p.name}: value is too long or has line breaks")
+    if p.kind in ("number", "integer"):
+        try:
+            d = Decimal(raw)
+        except InvalidOperation as exc:
+            raise QueryError(f"parameter {p.name} must be a number, got {raw!r}") from exc
+        if not d.is_finite():
+            raise QueryError(f"parameter {p.name} must be a finite number, got {raw!r}")
+        if p.kind == "integer":
+            if d != d.to_integral_value():
+                raise QueryError(f"parameter {p.name} must be a whole number, got {raw!r}")
+            return Value("literal", str(int(d)), XSD + "integer")
+        return Value("literal", format(d, "f"), XSD + "decimal")
+    if p.kind == "enum" or p.choices:
+        if raw.lower() not in [c.lower() for c in p.choices]:
+            raise QueryError(f"parameter {p.name} must be one of {', '.join(p.choices)}, got {raw!r}")
+        return Value("literal", raw.lower())
+    if p.kind == "iri":
+        if re.match(r"^https?://\S+$", raw):
+            return Value("iri", raw)
+        if p.lookup:
+            labels = labels_of(engine, p.lookup)
+            if raw.lower() in labels:
+                return Value("iri", labels[raw.lower()])
+            near = difflib.get_close_matches(raw.lower(), list(labels), n=5, cutoff=0.3)
+            known = ", ".join(near) if near else ", ".join(sorted(labels)[:10])
+            raise QueryError(f"parameter {p.name}: no {p.lookup} labelled {raw!r}; closest: {known}")
+        raise QueryError(f"parameter {p.name} must be an IRI (http...), got {raw!r}")
+    return Value("literal", raw)
+
+
+def bind(engine: Engine, q: StoredQuery, given: dict[str, str]) -> dict[str, Value]:
+    """Check and bind the parameters of a stored query."""
+    known = {p.name: p for p in q.params}
+    for k in given:
+        if k not in known:
+            names = ", ".join(known) or "none"
+            raise QueryError(f"query {q.name} has no parameter {k!r} (parameters: {names})")
+    out = {}
+    for p in q.params:
+        raw = given.get(p.name, p.default)
+        if raw is None or raw == "":
+            if p.required:
+                raise QueryError(f"query {q.name} needs --param {p.name}=...")
+            continue
+        out[p.name] = coerce(engine, p, raw)
+    return out
+
+
+def run_stored(engine: Engine, q: StoredQuery, given: dict[str, str]) -> Result:
+    """Run a stored query with bound parameters."""
+    return engine.select(q.text, bind(engine, q, given))
+
+
+def run_file(engine: Engine, path: Path, given: dict[str, str]) -> Result:
+    """Run an ad-hoc .rq file (its header, if any, declares parameters)."""
+    if not path.is_file():
+        raise QueryError(f"no such query file: {path}")
+    return run_stored(engine, parse_query(path), given)
