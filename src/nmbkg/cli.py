@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import sys
 import traceback
@@ -222,7 +224,14 @@ def make_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fmt", help="rewrite kg/*.tsv in canonical form")
     f.add_argument("--check", action="store_true", help="only report files that are not canonical (exit 1)")
     f.set_defaults(func=cmd_fmt)
+    for module in PLUGIN_COMMANDS:
+        if importlib.util.find_spec(f"nmbkg.{module}") is not None:
+            importlib.import_module(f"nmbkg.{module}").add_parser(sub)
     return p
+
+
+# Modules that add their own subcommands through add_parser(subparsers) (serve, synth, push ...).
+PLUGIN_COMMANDS = ("serve", "site", "synth", "push")
 
 
 def main(argv: list[str] | None = None) -> int:

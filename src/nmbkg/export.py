@@ -43,13 +43,13 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         published += inferred
         published += mark_inferred(inferred, id_base)
         published.serialize(tmp / "nmbkg.ttl", format="turtle")
-        published.serialize(tmp / "nmbkg.nt", format="nt", encoding="utf-8")
+        published.serialize(tmp / "nmbkg.nt", format="nt")
         published.serialize(tmp / "nmbkg.jsonld", format="json-ld", auto_compact=True)
         onto = bind_prefixes(Graph())
         onto += ontology
         onto.serialize(tmp / "ontology.ttl", format="turtle")
         onto.serialize(tmp / "ontology.owl", format="xml")
-        onto.serialize(tmp / "ontology.nt", format="nt", encoding="utf-8")
+        onto.serialize(tmp / "ontology.nt", format="nt")
         (tmp / "reports").mkdir()
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
         info = dict(info, triples_published=len(published), triples_ontology=len(onto))

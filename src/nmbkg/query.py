@@ -14,6 +14,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
 NMB = "https://w3id.org/nmbkg/ontology#"
+LIST_SEPARATOR = "; "
 
 
 class QueryError(Exception):
@@ -178,15 +179,27 @@ def find_query(queries_dir: Path, name: str) -> StoredQuery:
 
 
 def labels_of(engine: Engine, cls_local: str) -> dict[str, str]:
-    """Lower-cased label/altLabel -> IRI for instances of an nmb class (or of its subclasses), or the classes themselves."""
-    q = f"""SELECT ?x ?l WHERE {{
-      {{ ?x a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{NMB}{cls_local}> }}
-      UNION {{ ?x <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ <{NMB}{cls_local}> }}
-      ?x <{RDFS_LABEL}>|<{SKOS_ALT}> ?l }}"""
+    """Lower-cased label -> IRI for instances of an nmb class (or of its subclasses), or the classes themselves.
+
+    Keys are rdfs:label, skos:altLabel and the IRI's last segment; when two things share a key, instances win
+    over classes and labels over alternative labels over IRI names, so the answer does not depend on the engine.
+    """
+    q = f"""SELECT ?x ?l ?rank WHERE {{
+      {{ ?x a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{NMB}{cls_local}> BIND(0 AS ?kind) }}
+      UNION {{ ?x <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ <{NMB}{cls_local}> BIND(1 AS ?kind) }}
+      {{ ?x <{RDFS_LABEL}> ?l BIND(0 AS ?how) }} UNION {{ ?x <{SKOS_ALT}> ?l BIND(1 AS ?how) }}
+      BIND(?kind * 2 + ?how AS ?rank) }}"""
+    found: list[tuple[int, str, str]] = []
+    for x, lab, rank in engine.select(q, {}).rows:
+        found.append((int(rank.value), lab.value.lower(), x.value))
+        found.append((10 + int(rank.value), re.split(r"[/#]", x.value)[-1].lower(), x.value))
     out: dict[str, str] = {}
-    for x, lab in engine.select(q, {}).rows:
-        out.setdefault(lab.value.lower(), x.value)
+    for _, key, iri in sorted(found):
+        out.setdefault(key, iri)
     return out
+
+
+_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 
 
 def coerce(engine: Engine, p: Param, raw: str) -> Value:
@@ -210,7 +223,7 @@ def coerce(engine: Engine, p: Param, raw: str) -> Value:
             raise QueryError(f"parameter {p.name} must be one of {', '.join(p.choices)}, got {raw!r}")
         return Value("literal", raw.lower())
     if p.kind == "iri":
-        if re.match(r"^https?://\S+$", raw):
+        if _IRI.match(raw):
             return Value("iri", raw)
         if p.lookup:
             labels = labels_of(engine, p.lookup)
@@ -242,8 +255,31 @@ def bind(engine: Engine, q: StoredQuery, given: dict[str, str]) -> dict[str, Val
 
 
 def run_stored(engine: Engine, q: StoredQuery, given: dict[str, str]) -> Result:
-    """Run a stored query with bound parameters."""
-    return engine.select(q.text, bind(engine, q, given))
+    """Run a stored query with bound parameters; parameter-only columns are dropped from the result.
+
+    pyoxigraph substitutes only variables of the SELECT clause, so every parameter variable is projected
+    in the query text; columns not declared in '#+ returns' are removed here. Columns named in '#+ lists'
+    hold '; '-separated GROUP_CONCAT values, whose order no engine fixes: their items are sorted here.
+    """
+    res = engine.select(q.text, bind(engine, q, given))
+    drop = {p.name for p in q.params} - set(q.returns) if q.returns else set()
+    keep = [i for i, v in enumerate(res.variables) if v not in drop]
+    lists = {v.lstrip("?") for v in q.meta.get("lists", "").split()}
+    rows = [[_sorted_list(row[i]) if res.variables[i] in lists else row[i] for i in keep] for row in res.rows]
+    return Result([res.variables[i] for i in keep], rows)
+
+
+def _natural(text: str) -> list:
+    """Sort key that orders embedded numbers by value ('ref 9' before 'ref 10')."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", text) if t]
+
+
+def _sorted_list(v: Value | None) -> Value | None:
+    """A '; '-separated list value with its items de-duplicated and sorted."""
+    if v is None or v.kind != "literal" or not v.value:
+        return v
+    items = sorted({i.strip() for i in v.value.split(LIST_SEPARATOR) if i.strip()}, key=_natural)
+    return Value("literal", LIST_SEPARATOR.join(items))
 
 
 def run_file(engine: Engine, path: Path, given: dict[str, str]) -> Result:

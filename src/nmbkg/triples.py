@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
@@ -57,10 +58,16 @@ class Built:
 class TripleMaker:
     """Mints IRIs and writes the triples of each record type."""
 
-    def __init__(self, project: Project):
+    def __init__(self, project: Project, rs: RecordSet | None = None):
         self.base = project.id_base
         self.g = bind_prefixes(Graph(), project.base)
         self.built = Built(self.g)
+        self.labels = {name: {r.id: r.get("label") for r in rs.rows(name)} for name in
+                       ("substances.tsv", "electrolytes.tsv")} if rs else {}
+
+    def label(self, file: str, rid: str) -> str:
+        """Label of a substance or electrolyte record (its record_id when unknown)."""
+        return self.labels.get(file, {}).get(rid) or rid
 
     def iri(self, kind: str, rid: str, *rest: str) -> URIRef:
         """Data IRI: <base>id/<kind>/<record_id>[/<rest>]."""
@@ -100,7 +107,7 @@ class TripleMaker:
         q = self.node(rec, name)
         self.add(subject, prop, q)
         self.add(q, RDF.type, NMB[cls])
-        self.add(q, NMB.numericValue, Literal(Decimal(value), datatype=XSD.decimal))
+        self.add(q, NMB.numericValue, decimal_literal(value))
         if unit_key in UNITS:
             self.add(q, NMB.unit, UNITS[unit_key])
         if printed:
@@ -184,7 +191,9 @@ class TripleMaker:
         self.add(c, RDF.type, NMB.Component)
         self.add(c, NMB.substance, self.iri("substance", rec.get("substance")))
         self.add(c, NMB.role, NMB[rec.get("role")])
-        self.add(c, RDFS.label, Literal(f"{rec.get('substance')} as {rec.get('role')} in {rec.get('electrolyte')}"))
+        self.add(c, RDFS.label, Literal(f"{self.label('substances.tsv', rec.get('substance'))} "
+                                        f"({words(rec.get('role').removesuffix('Role'))}) in "
+                                        f"{self.label('electrolytes.tsv', rec.get('electrolyte'))}"))
         unit_key = rec.get("amount_unit")
         if rec.get("amount"):
             cls, ukey = AMOUNTS.get(unit_key, ("AmountQuantity", ""))
@@ -200,11 +209,12 @@ class TripleMaker:
         self.add(m, RDF.type, NMB[CELL_CLASS.get(rec.get("cell"), "Measurement")])
         self.add(m, NMB.cellConfiguration, Literal(rec.get("cell")))
         self.add(m, NMB.ofElectrolyte, self.iri("electrolyte", rec.get("electrolyte")))
-        self.add(m, RDFS.label, Literal(f"{rec.get('property')} of {rec.get('electrolyte')} ({rec.get('locator')})"))
+        self.add(m, RDFS.label, Literal(f"{words(rec.get('property'))} of "
+                                        f"{self.label('electrolytes.tsv', rec.get('electrolyte'))} ({rec.get('locator')})"))
         q = self.quantity(rec, m, NMB.result, "result", rec.get("property"), rec.get("value"), rec.get("unit"),
                           rec.get("value_as_printed"))
         if q is not None and rec.get("corrected_value"):
-            self.add(q, NMB.correctedValue, Literal(Decimal(rec.get("corrected_value")), datatype=XSD.decimal))
+            self.add(q, NMB.correctedValue, decimal_literal(rec.get("corrected_value")))
         self.quantity(rec, m, NMB.currentDensity, "current-density", "CurrentDensity", rec.get("current_density"),
                       rec.get("current_density_unit") or "mA/cm2")
         self.quantity(rec, m, NMB.arealCapacity, "areal-capacity", "ArealCapacity", rec.get("areal_capacity"),
@@ -241,7 +251,8 @@ class TripleMaker:
         self.add(inter, RDF.type, NMB[INTERPHASE_CLASS.get(rec.get("interphase"), "Interphase")])
         species = self.iri("substance", rec.get("species"))
         self.add(inter, NMB.hasSpecies, species)
-        self.add(o, RDFS.label, Literal(f"{rec.get('species')} in {rec.get('interphase')} ({rec.get('source')})"))
+        self.add(o, RDFS.label, Literal(f"{self.label('substances.tsv', rec.get('species'))} in "
+                                        f"{rec.get('interphase')} ({rec.get('source')}, {rec.get('locator')})"))
         self.add(o, NMB.speciesOrigin, Literal(rec.get("origin")))
         if rec.get("constituent"):
             self.add(self.iri("substance", rec.get("constituent")), NMB.formsSpecies, species)
@@ -252,8 +263,9 @@ class TripleMaker:
         o = self.node(rec)
         self.add(o, RDF.type, NMB.MechanismClaim)
         self.add(o, NMB.mechanism, NMB[rec.get("mechanism")])
-        self.add(o, RDFS.label, Literal(f"{rec.get('mechanism')} by {rec.get('constituent') or rec.get('electrolyte')}"
-                                        f" ({rec.get('source')})"))
+        who = (self.label("substances.tsv", rec.get("constituent")) if rec.get("constituent")
+               else self.label("electrolytes.tsv", rec.get("electrolyte")))
+        self.add(o, RDFS.label, Literal(f"{words(rec.get('mechanism'))} by {who} ({rec.get('source')}, {rec.get('locator')})"))
         self._claim_common(rec, o)
 
     def property_claim(self, rec: Record) -> None:
@@ -262,8 +274,9 @@ class TripleMaker:
         prop = NMB[rec.get("property")]
         self.add(o, RDF.type, NMB.PropertyClaim)
         self.add(o, NMB.claimedProperty, prop)
-        self.add(o, RDFS.label, Literal(f"{rec.get('property')}: {rec.get('electrolyte') or rec.get('constituent')}"
-                                        f" ({rec.get('source')})"))
+        who = (self.label("electrolytes.tsv", rec.get("electrolyte")) if rec.get("electrolyte")
+               else self.label("substances.tsv", rec.get("constituent")))
+        self.add(o, RDFS.label, Literal(f"{words(rec.get('property'))}: {who} ({rec.get('source')}, {rec.get('locator')})"))
         if rec.get("electrolyte"):
             self.add(self.iri("electrolyte", rec.get("electrolyte")), NMB.hasClaimedProperty, prop)
         if rec.get("constituent"):
@@ -279,7 +292,8 @@ class TripleMaker:
         else:
             self.add(o, RDF.type, NMB.DilemmaStatement)
         self.add(o, NMB.statementStatus, Literal(rec.get("status")))
-        self.add(o, RDFS.label, Literal(f"{rec.get('strategy')} ({rec.get('locator')}, {rec.get('status')})"))
+        what = words(rec.get("strategy")) if rec.get("strategy") else "dilemma"
+        self.add(o, RDFS.label, Literal(f"{what} ({rec.get('locator')}, {rec.get('status')})"))
         for ex in rec.many("examples"):
             self.add(o, NMB.exampleWork, self.iri("work", ex))
         self._claim_common(rec, o)
@@ -310,9 +324,23 @@ HANDLERS = {
 }
 
 
+def decimal_literal(value: str) -> Literal:
+    """An xsd:decimal literal in canonical lexical form (always with a decimal point), so every syntax round-trips."""
+    text = format(Decimal(value).normalize(), "f")
+    if "." not in text:
+        text += ".0"
+    return Literal(text, datatype=XSD.decimal)
+
+
+def words(name: str) -> str:
+    """CamelCase ontology name to lower-case words, keeping acronyms (CycleLife -> cycle life, HFScavenging -> HF scavenging)."""
+    parts = re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+", name)
+    return " ".join(p if p.isupper() and len(p) > 1 else p.lower() for p in parts)
+
+
 def make_triples(rs: RecordSet, project: Project) -> Built:
     """The data graph of all records (ontology not included)."""
-    tm = TripleMaker(project)
+    tm = TripleMaker(project, rs)
     for name, recs in rs.files.items():
         handler = HANDLERS.get(name)
         if handler is None:
