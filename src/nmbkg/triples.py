@@ -307,6 +307,8 @@ class TripleMaker:
                     groups.setdefault(rec.get("conflict_group"), []).append(rec)
         for recs in groups.values():
             for a, b in combinations(recs, 2):
+                if a.get("locator") == b.get("locator"):
+                    continue  # one place does not contradict itself: only pairs from two places conflict
                 self.add(self.node(a), NMB.conflictsWith, self.node(b))
                 self.add(self.node(b), NMB.conflictsWith, self.node(a))
 
