@@ -11,6 +11,7 @@ from pathlib import Path
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import PROV
 
+from . import publish
 from .config import NMB
 from .problems import Problem, to_tsv
 from .triples import bind_prefixes
@@ -54,6 +55,7 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
         info = dict(info, triples_published=len(published), triples_ontology=len(onto))
         (tmp / "build-info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        publish.write_extras(tmp, data, inferred, published, onto, info, id_base)
         _swap(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
