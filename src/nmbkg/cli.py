@@ -26,7 +26,8 @@ def cmd_build(args) -> int:
     project = _project(args)
     out = Path(args.out) if args.out else project.root / "dist"
     print(f"nmbkg build: {project.root}")
-    res = build(project, out=out, reason=not args.no_reason, echo=print)
+    store = Path(args.store) if getattr(args, "store", None) else None
+    res = build(project, out=out, reason=not args.no_reason, echo=print, store=store)
     _summary(res)
     if not res.ok:
         print(f"build FAILED: {out} was left as it was; the report is in {out.parent / (out.name + '-problems.tsv')}")
@@ -93,7 +94,7 @@ def _dist(args, project: Project) -> Path:
 def cmd_query(args) -> int:
     """Run a stored query (or --file, or --list)."""
     from .output import render as render_rows
-    from .query import QueryError, find_query, open_engine, run_file, run_stored
+    from .query import QueryError, find_query, run_file, run_stored
     from .storedq import load_queries
 
     project = _project(args)
@@ -109,17 +110,29 @@ def cmd_query(args) -> int:
         print(f"{q.name}: {q.summary}\n{q.meta.get('description', '')}\nparameters:")
         for p in q.params:
             extra = f" default {p.default}" if p.default else (" required" if p.required else " optional")
-            print(f"  {p.name} ({p.kind}{extra}{', one of ' + '|'.join(p.choices) if p.choices else ''})")
+            lookup = f", label or IRI of a {p.lookup}" if p.lookup else ""
+            print(f"  {p.name} ({p.kind}{extra}{', one of ' + '|'.join(p.choices) if p.choices else ''}{lookup})")
         if not q.params:
             print("  none")
         print(f"returns: {' '.join(q.returns)}\n\n{q.text}")
         return Exit.OK
     params = _parse_params(args.param)
     q = find_query(project.queries_dir, args.name) if args.name else None
-    engine = open_engine(_dist(args, project), args.engine)
+    engine = _query_engine(args, project)
     res = run_stored(engine, q, params) if q else run_file(engine, Path(args.file), params)
     sys.stdout.write(render_rows(res, args.format))
     return Exit.OK
+
+
+def _query_engine(args, project: Project):
+    """The engine `nmbkg query` runs on: --endpoint (remote), --store (on disk), else dist/ in memory."""
+    from .query import open_engine, open_remote_engine, open_store_engine
+
+    if getattr(args, "endpoint", None):
+        return open_remote_engine(args.endpoint, args.graph)
+    if getattr(args, "store", None):
+        return open_store_engine(Path(args.store))
+    return open_engine(_dist(args, project), args.engine)
 
 
 def cmd_table(args) -> int:
@@ -192,6 +205,7 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="run all stages and write dist/")
     b.add_argument("--out", help="output folder (default: dist/)")
     b.add_argument("--no-reason", action="store_true", help="skip OWL reasoning (HermiT)")
+    b.add_argument("--store", help="also bulk-load the release into a persistent pyoxigraph store at this folder")
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser("validate", help="check kg/ and report problems, write nothing")
@@ -208,6 +222,10 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--file", help="run an ad-hoc .rq file instead of a stored query")
     q.add_argument("--explain", action="store_true", help="print the summary, parameters and SPARQL text")
     q.add_argument("--data", help="release folder to query (default: dist/)")
+    q.add_argument("--store", help="query a persistent store made by `nmbkg build --store PATH` instead of dist/")
+    q.add_argument("--endpoint", help="query a remote SPARQL endpoint (e.g. http://host:8890/sparql) instead")
+    q.add_argument("--graph", default="https://w3id.org/nmbkg/graph",
+                   help="with --endpoint: default graph to query (as pushed by `nmbkg push`); '' for the endpoint's own")
     q.set_defaults(func=cmd_query)
 
     t = sub.add_parser("table", help="rebuild table 1, 2 or 3 of the review from the graph")

@@ -130,7 +130,7 @@ class RdflibEngine(Engine):
                                             lang=v.lang or None)
         try:
             res = self.g.query(text, initBindings=init)
-        except Exception as exc:  # noqa: BLE001 - pyparsing raises its own types
+        except Exception as exc:
             raise QueryError(f"SPARQL error: {' '.join(str(exc).split())[:200]}") from exc
         variables = [str(v) for v in res.vars]
         rows = []
@@ -148,6 +148,156 @@ class RdflibEngine(Engine):
                     row.append(Value("literal", str(t), str(t.datatype) if t.datatype else "", t.language or ""))
             rows.append(row)
         return Result(variables, rows)
+
+
+class StoreEngine(OxigraphEngine):
+    """pyoxigraph on a persistent store written by `nmbkg build --store PATH` (opened read-only)."""
+
+    name = "store"
+
+    def __init__(self, path: Path):
+        import pyoxigraph as ox
+
+        from .store import StoreError, open_read_only
+
+        self.ox = ox
+        try:
+            self.store = open_read_only(path)
+        except StoreError as exc:
+            raise QueryError(str(exc)) from exc
+
+
+class RemoteEngine(Engine):
+    """A SPARQL 1.1 Protocol endpoint (Virtuoso, Oxigraph server, Fuseki ...), queried over HTTP.
+
+    A remote endpoint cannot pre-bind variables as initBindings/substitutions do, so parameters travel
+    as a VALUES block placed first in the outermost WHERE group (see values_query); the terms are written
+    by rdflib's n3(), which escapes literals and rejects malformed IRIs, never pasted as raw text.
+    """
+
+    name = "remote"
+
+    def __init__(self, url: str, graph: str | None = None, auth=None, timeout: float = 120.0):
+        import httpx
+
+        self.url, self.graph = url, graph or None
+        self.client = httpx.Client(auth=auth, timeout=timeout, follow_redirects=True)
+
+    def select(self, text: str, bindings: dict[str, Value]) -> Result:
+        import httpx
+
+        data = {"query": values_query(text, bindings)}
+        if self.graph:
+            data["default-graph-uri"] = self.graph
+        try:
+            r = self.client.post(self.url, data=data, headers={"Accept": "application/sparql-results+json"})
+        except httpx.HTTPError as exc:
+            raise QueryError(f"cannot reach SPARQL endpoint {self.url}: {exc}") from exc
+        if r.status_code != 200:
+            raise QueryError(f"endpoint {self.url} answered {r.status_code}: {' '.join(r.text.split())[:300]}")
+        try:
+            doc = r.json()
+        except ValueError as exc:
+            raise QueryError(f"endpoint {self.url} did not answer with SPARQL JSON results") from exc
+        variables = doc["head"]["vars"]
+        rows = [[_from_json(b.get(v)) for v in variables] for b in doc["results"]["bindings"]]
+        return Result(variables, rows)
+
+
+def _from_json(t: dict | None) -> Value | None:
+    """A term of the SPARQL 1.1 JSON results format."""
+    if t is None:
+        return None
+    if t["type"] == "uri":
+        return Value("iri", t["value"])
+    if t["type"] == "bnode":
+        return Value("bnode", t["value"])
+    return Value("literal", t["value"], t.get("datatype", ""), t.get("xml:lang", ""))
+
+
+def n3_term(v: Value) -> str:
+    """A bound value written as SPARQL syntax by rdflib (escaped literal, checked IRI)."""
+    from rdflib import Literal, URIRef
+
+    try:
+        if v.kind == "iri":
+            return URIRef(v.value).n3()
+        return Literal(v.value, lang=v.lang or None, datatype=URIRef(v.datatype) if v.datatype else None).n3()
+    except Exception as exc:  # rdflib raises a bare Exception for unusable IRIs
+        raise QueryError(f"value {v.value!r} is not a valid IRI or literal for a SPARQL query") from exc
+
+
+_SPARQL_TOKEN = re.compile(
+    r'(?P<comment>#[^\n]*)'
+    r'|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r'|(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
+    r'|(?P<var>[?$][\w]+)|(?P<brace>[{}])|(?P<word>[A-Za-z_][\w.-]*(?::[\w.%-]*)?|:[\w.%-]*)'
+    r'|(?P<other>[\s\S])'
+)
+
+
+def where_open(text: str) -> int:
+    """Offset just after the '{' that opens the outermost WHERE group (comments, strings, IRIs skipped)."""
+    depth, construct, where_seen = 0, False, False
+    for m in _SPARQL_TOKEN.finditer(text):
+        if m.lastgroup == "word" and depth == 0:
+            word = m.group().upper()
+            construct |= word == "CONSTRUCT"
+            where_seen |= word == "WHERE"
+        elif m.lastgroup == "brace":
+            if m.group() == "{":
+                if depth == 0 and (where_seen or not construct):
+                    return m.end()
+                depth += 1
+            else:
+                depth -= 1
+    raise QueryError("cannot find the WHERE group of the query to bind its parameters")
+
+
+def values_query(text: str, bindings: dict[str, Value]) -> str:
+    """The query with `VALUES (?p ...) { (term ...) }` first in its outermost WHERE group.
+
+    Joined first in that group, the VALUES row binds the parameters for every pattern, OPTIONAL and FILTER
+    of the group, as pre-binding does in the embedded engines. The result is parsed by rdflib, so a value
+    can never change the structure of the query.
+    """
+    if not bindings:
+        return text
+    names = sorted(bindings)
+    for n in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
+            raise QueryError(f"parameter name {n!r} is not a SPARQL variable name")
+    block = (f"\n  VALUES ({' '.join('?' + n for n in names)}) "
+             f"{{ ({' '.join(n3_term(bindings[n]) for n in names)}) }}\n")
+    at = where_open(text)
+    out = text[:at] + block + text[at:]
+    _check_parses(out)
+    return out
+
+
+def _check_parses(text: str) -> None:
+    """Raise QueryError unless rdflib parses the query text."""
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        parseQuery(text)
+    except Exception as exc:  # pyparsing raises its own types
+        raise QueryError(f"the query with its parameters does not parse: {' '.join(str(exc).split())[:200]}") from exc
+
+
+def open_store_engine(path: Path) -> Engine:
+    """The persistent store at path (see `nmbkg build --store`)."""
+    return StoreEngine(path)
+
+
+def open_remote_engine(url: str, graph: str | None = None) -> Engine:
+    """A remote SPARQL endpoint; credentials from NMBKG_USER / NMBKG_PASSWORD when set."""
+    if not re.match(r"^https?://", url or ""):
+        raise QueryError(f"--endpoint needs an http(s) URL, got {url!r}")
+    from .push import auth_from_env
+
+    return RemoteEngine(url, graph, auth_from_env())
 
 
 def graph_files(dist: Path) -> list[Path]:

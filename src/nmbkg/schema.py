@@ -134,12 +134,14 @@ TYPES: dict[str, dict[str, object]] = {
         "electrolyte": Ref("electrolytes.tsv"),
         "constituent": Ref("substances.tsv"),
         "property": Vocab("claimed_property", required=True),
+        "method": Vocab("method", multi=True),
     },
     "strategies.tsv": {
         "strategy": Vocab("strategy"),
         "addresses": Vocab("problem", multi=True),
         "examples": Ref("sources.tsv", multi=True),
         "status": Enum(("reviewed", "outlook"), required=True),
+        "method": Vocab("method", multi=True),
     },
 }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _HEADER = re.compile(r"^#\+\s*([a-z_]+):\s*(.*)$")
-_PARAM = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*\(([^)]*)\)\s*$")
+_PARAM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*$")
 
 
 @dataclass(frozen=True)
