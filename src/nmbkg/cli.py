@@ -197,6 +197,7 @@ def cmd_fmt(args) -> int:
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     from .output import FORMATS
+    from .push import DEFAULT_GRAPH
 
     p = argparse.ArgumentParser(prog="nmbkg", description="Knowledge graph of electrolytes for sodium-metal batteries.")
     p.add_argument("--root", help="project folder (default: found from the working directory)")
@@ -224,7 +225,7 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", help="release folder to query (default: dist/)")
     q.add_argument("--store", help="query a persistent store made by `nmbkg build --store PATH` instead of dist/")
     q.add_argument("--endpoint", help="query a remote SPARQL endpoint (e.g. http://host:8890/sparql) instead")
-    q.add_argument("--graph", default="https://w3id.org/nmbkg/graph",
+    q.add_argument("--graph", default=DEFAULT_GRAPH,
                    help="with --endpoint: default graph to query (as pushed by `nmbkg push`); '' for the endpoint's own")
     q.set_defaults(func=cmd_query)
 

@@ -14,6 +14,7 @@ from rdflib.namespace import PROV
 from . import publish
 from .config import NMB
 from .problems import Problem, to_tsv
+from .store import turtle_from_ntriples
 from .triples import bind_prefixes
 
 
@@ -43,14 +44,14 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         published += data
         published += inferred
         published += mark_inferred(inferred, id_base)
-        published.serialize(tmp / "nmbkg.ttl", format="turtle")
-        published.serialize(tmp / "nmbkg.nt", format="nt")
+        published.serialize(tmp / "nmbkg.nt", format="nt", encoding="utf-8")
+        turtle_from_ntriples(tmp / "nmbkg.nt", tmp / "nmbkg.ttl")  # pyoxigraph: ~30x faster than rdflib's writer
         published.serialize(tmp / "nmbkg.jsonld", format="json-ld", auto_compact=True)
         onto = bind_prefixes(Graph())
         onto += ontology
         onto.serialize(tmp / "ontology.ttl", format="turtle")
         onto.serialize(tmp / "ontology.owl", format="xml")
-        onto.serialize(tmp / "ontology.nt", format="nt")
+        onto.serialize(tmp / "ontology.nt", format="nt", encoding="utf-8")
         (tmp / "reports").mkdir()
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
         info = dict(info, triples_published=len(published), triples_ontology=len(onto))
@@ -66,6 +67,7 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
 def write_problems_only(out_dir: Path, problems: list[Problem]) -> Path:
     """After a failed build: leave dist/ as it was and write the report beside it, as <dist>-problems.tsv."""
     report = out_dir.resolve().parent / f"{out_dir.name}-problems.tsv"
+    report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(to_tsv(problems), encoding="utf-8")
     return report
 

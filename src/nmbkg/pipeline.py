@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,11 +14,11 @@ from . import __version__
 from .checks import run_checks
 from .config import Project
 from .ontology import load_ontology
-from .problems import Problem, is_blocking
-from .reason import Reasoned, run_hermit
+from .problems import Problem, is_blocking, sort_problems
+from .reason import Reasoned, run_hermit_bounded
 from .records import RecordSet, load_records
 from .triples import Built, make_triples
-from .validate import load_shapes, run_shacl
+from .validate import cross_check, load_shapes, run_shacl
 from .vocab import vocabularies
 
 
@@ -75,7 +76,7 @@ def validate_project(project: Project, reason: bool = True, echo: Callable[[str]
     vocab = vocabularies(res.ontology)
     rs, problems = st.run("records", lambda: load_records(project.kg_dir, vocab),
                           lambda v: f"{len(v[0])} records in {len(v[0].files)} files")
-    res.records, res.problems = rs, list(problems)
+    res.records, res.problems = rs, sort_problems(problems)
     if is_blocking(problems):
         res.timings = st.timings
         return res
@@ -85,16 +86,24 @@ def validate_project(project: Project, reason: bool = True, echo: Callable[[str]
     shacl = st.run("shacl", lambda: run_shacl(res.built.graph, res.ontology, shapes, res.built.origin),
                    lambda p: f"{len(p)} results from {len(list(project.shapes_dir.glob('*.shacl.ttl')))} shape files")
     res.problems += shacl
+    if os.environ.get("NMBKG_SHACL_CROSSCHECK") == "1":  # second SHACL engine (pyrudof), see validate.cross_check
+        res.problems += st.run("shacl-x", lambda: cross_check(res.built.graph, res.ontology, shapes, res.built.origin,
+                                                              shacl),
+                               lambda p: f"{len(p)} disagreements between pySHACL and pyrudof")
     full = res.graph()
     checks = st.run("checks", lambda: run_checks(full, project.queries_dir, res.built.origin),
                     lambda p: f"{len(p)} rows from integrity checks")
     res.problems += checks
     if reason and not is_blocking(res.problems):
-        res.reasoned = st.run("reason", lambda: run_hermit(res.ontology, res.built.graph, res.built.origin),
+        res.reasoned = st.run("reason", lambda: run_hermit_bounded(res.ontology, res.built.graph, res.built.origin),
                               _describe_reasoned)
         res.problems += res.reasoned.problems
+        if res.reasoned.sample:
+            res.problems.append(Problem("INFO", "reasoner_sampled", res.reasoned.sample,
+                                        hint="set NMBKG_HERMIT_LIMIT above the data size to reason over all of it"))
         if res.reasoned.skipped:
             res.problems.append(Problem("WARN", "reasoner_skipped", res.reasoned.skipped))
+    res.problems = sort_problems(res.problems)
     res.timings = st.timings
     return res
 
@@ -102,12 +111,16 @@ def validate_project(project: Project, reason: bool = True, echo: Callable[[str]
 def _describe_reasoned(r: Reasoned) -> str:
     if r.skipped:
         return "skipped (no java)"
-    return ("consistent, " if r.consistent else "INCONSISTENT, ") + f"{len(r.inferred)} inferred memberships"
+    sampled = " (ontology + bounded sample, see the INFO line)" if r.sample else ""
+    return ("consistent, " if r.consistent else "INCONSISTENT, ") + f"{len(r.inferred)} inferred memberships{sampled}"
 
 
 def build(project: Project, out: Path | None = None, reason: bool = True,
-          echo: Callable[[str], None] | None = None) -> BuildResult:
-    """Full build; writes dist/ only when there is no ERROR (the previous dist/ survives a failure)."""
+          echo: Callable[[str], None] | None = None, store: Path | None = None) -> BuildResult:
+    """Full build; writes dist/ only when there is no ERROR (the previous dist/ survives a failure).
+
+    With store, the release is also bulk-loaded into a persistent pyoxigraph store at that folder.
+    """
     from .export import write_problems_only, write_release
 
     res = validate_project(project, reason=reason, echo=echo)
@@ -129,5 +142,10 @@ def build(project: Project, out: Path | None = None, reason: bool = True,
                                            res.reasoned.inferred if res.reasoned else Graph(),
                                            res.problems, info, project.id_base),
            lambda p: f"release written to {p}")
+    if store is not None:
+        from .store import load_release
+
+        st.run("store", lambda: load_release(out, store),
+               lambda r: f"{r.triples} triples bulk-loaded into {r.path} ({r.rate:,.0f}/s)")
     res.timings.update(st.timings)
     return res

@@ -286,6 +286,28 @@ def _check_parses(text: str) -> None:
         raise QueryError(f"the query with its parameters does not parse: {' '.join(str(exc).split())[:200]}") from exc
 
 
+def example_params(engine: Engine, q: StoredQuery) -> dict[str, str]:
+    """Values for the required parameters that have no default (for tests and benchmarks).
+
+    A looked-up IRI gets the first label (sorted) of its class in the graph, skipping synthetic records; an
+    enum its first choice; a number 1; text "Na".
+    """
+    out = {}
+    for p in q.params:
+        if not p.required or p.default:
+            continue
+        if p.choices:
+            out[p.name] = p.choices[0]
+        elif p.kind == "iri" and p.lookup:
+            labels = sorted(lab for lab in labels_of(engine, p.lookup) if "[syn" not in lab)
+            out[p.name] = labels[0] if labels else ""
+        elif p.kind in ("number", "integer"):
+            out[p.name] = "1"
+        else:
+            out[p.name] = "Na"
+    return out
+
+
 def open_store_engine(path: Path) -> Engine:
     """The persistent store at path (see `nmbkg build --store`)."""
     return StoreEngine(path)

@@ -172,7 +172,91 @@ def check_records(rs: RecordSet, vocab: dict[str, set[str]] | None = None) -> li
             for col, typ in TYPES.get(name, {}).items():
                 if col in rec.values:
                     problems += _check_cell(rec, col, typ, keys, vocab)
+    problems += check_consistency(rs)
     return problems
+
+
+# Value columns and the unit column that gives their basis, per file.
+UNIT_PAIRS = {
+    "components.tsv": (("amount", "amount_unit"),),
+    "measurements.tsv": (("value", "unit"), ("current_density", "current_density_unit")),
+}
+_REF_LOCATOR = re.compile(r"^ref ([0-9]+)$")
+_TABLE_ID = re.compile(r"^t([0-9]+)r0*([0-9]+)-")
+
+
+def check_consistency(rs: RecordSet) -> list[Problem]:
+    """Checks across the cells of one row or against another file: ids, numbers and units that must agree."""
+    out: list[Problem] = []
+    out += _check_sources(rs.rows("sources.tsv"))
+    for name, recs in rs.files.items():
+        for rec in recs:
+            out += _check_ref_locator(rec)
+            for value_col, unit_col in UNIT_PAIRS.get(name, ()):
+                out += _check_unit_pair(rec, value_col, unit_col)
+    for rec in rs.rows("components.tsv"):
+        expected = f"{rec.get('electrolyte')}.{rec.get('substance')}"
+        if rec.get("electrolyte") and rec.get("substance") and rec.id != expected:
+            out.append(Problem("WARN", "component_id_mismatch", "a component's record_id is <electrolyte>.<substance>",
+                               rec.file, rec.row, rec.id, "record_id", rec.id, f"rename it {expected}"))
+    for rec in rs.rows("measurements.tsv"):
+        m = _TABLE_ID.match(rec.id)
+        if m and rec.get("locator") and rec.get("locator") != f"Table {m.group(1)} row {int(m.group(2))}":
+            out.append(Problem("WARN", "record_id_locator_mismatch",
+                               f"record_id names Table {m.group(1)} row {int(m.group(2))} but the locator differs",
+                               rec.file, rec.row, rec.id, "locator", rec.get("locator"),
+                               "make the t<table>r<row> prefix of record_id and the locator name the same table row"))
+    return out
+
+
+def _check_sources(recs: list[Record]) -> list[Problem]:
+    """A cited work is ref-N with ref_number N and locator 'ref N'; it is not dated after the review."""
+    out = []
+    review_years = [r.get("year") for r in recs if r.get("kind") == "review" and r.get("year").isdigit()]
+    review_year = int(review_years[0]) if review_years else None
+    for rec in recs:
+        num = rec.get("ref_number")
+        if rec.get("kind") == "cited_work" and num.isdigit():
+            if rec.id != f"ref-{num}":
+                out.append(_p(rec.file, rec.row, rec.id, "record_id", rec.id, "ref_number_mismatch",
+                              f"a cited work with ref_number {num} has record_id ref-{num}",
+                              f"rename it ref-{num}, or fix ref_number"))
+            if rec.get("locator") and rec.get("locator") != f"ref {num}":
+                out.append(_p(rec.file, rec.row, rec.id, "locator", rec.get("locator"), "ref_number_mismatch",
+                              f"a cited work with ref_number {num} is located at 'ref {num}'",
+                              f"set locator to 'ref {num}', or fix ref_number"))
+        if rec.get("kind") == "review" and num:
+            out.append(_p(rec.file, rec.row, rec.id, "ref_number", num, "ref_number_mismatch",
+                          "the review itself has no reference number", "empty ref_number on the review's row"))
+        year = rec.get("year")
+        if review_year and rec.get("kind") == "cited_work" and year.isdigit() and int(year) > review_year:
+            out.append(Problem("WARN", "cited_after_review", f"the work is dated {year}, after the review ({review_year})",
+                               rec.file, rec.row, rec.id, "year", year, "check the year column against the reference list"))
+    return out
+
+
+def _check_ref_locator(rec: Record) -> list[Problem]:
+    """A fact located at 'ref N' and reported by a cited work ref-M needs N = M."""
+    m = _REF_LOCATOR.match(rec.get("locator"))
+    src = rec.get("source")
+    if rec.file == "sources.tsv" or not m or not src.startswith("ref-") or src == f"ref-{m.group(1)}":
+        return []
+    return [Problem("WARN", "locator_source_mismatch", f"the locator names reference {m.group(1)} but the source is {src}",
+                    rec.file, rec.row, rec.id, "locator", rec.get("locator"),
+                    f"make locator 'ref N' and source 'ref-N' agree (source ref-{m.group(1)} or locator "
+                    f"'ref {src.removeprefix('ref-')}')")]
+
+
+def _check_unit_pair(rec: Record, value_col: str, unit_col: str) -> list[Problem]:
+    """A number needs its unit (it has no basis otherwise); a unit without a number is a leftover."""
+    value, unit = rec.get(value_col), rec.get(unit_col)
+    if value and not unit:
+        return [_p(rec.file, rec.row, rec.id, unit_col, "", "missing_unit", f"{value_col} {value} has no {unit_col}",
+                   f"fill in {unit_col} (allowed keys are listed in kg/README.md)")]
+    if unit and not value:
+        return [Problem("WARN", "unit_without_value", f"{unit_col} is given but {value_col} is empty",
+                        rec.file, rec.row, rec.id, unit_col, unit, f"fill in {value_col}, or empty {unit_col}")]
+    return []
 
 
 def _check_basic(rec: Record, seen: dict[str, int], keys: dict[str, set[str]]) -> list[Problem]:
@@ -221,7 +305,12 @@ def _check_cell(rec: Record, col: str, typ: object, keys: dict[str, set[str]],
     if isinstance(typ, Ref):
         out = []
         for v in (rec.many(col) if typ.multi else [value]):
-            if v not in keys.get(typ.target, set()):
+            other = next((f for f in sorted(keys) if f != typ.target and v in keys[f]), None)
+            if v not in keys.get(typ.target, set()) and other:
+                out.append(_p(rec.file, rec.row, rec.id, col, v, "wrong_record_type",
+                              f"{v!r} is a record of {other}, not of {typ.target}",
+                              f"{col} takes a record_id of kg/{typ.target}"))
+            elif v not in keys.get(typ.target, set()):
                 out.append(_p(rec.file, rec.row, rec.id, col, v, "unknown_reference",
                               f"{v!r} is not a record_id of {typ.target}",
                               (_closest(v, keys.get(typ.target, set())) + " ").lstrip()
