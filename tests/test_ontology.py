@@ -6,10 +6,10 @@ import csv
 import re
 
 import pytest
+from conftest import ROOT
 from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from conftest import ROOT
 from nmbkg.config import NMB, Project
 from nmbkg.ontology import load_ontology, read_mappings
 

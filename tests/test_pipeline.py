@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from conftest import FIXTURES, ROOT, copy_project
 from rdflib import RDF, Graph
 from rdflib.compare import isomorphic
 
-from conftest import FIXTURES, ROOT, copy_project
 from nmbkg.config import NMB, Project
 from nmbkg.ontology import InputError, load_ontology
 from nmbkg.pipeline import build, validate_project
