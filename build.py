@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from nmbkg.cli import main  # noqa: E402
+from nmbkg.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main(["--root", str(Path(__file__).resolve().parent), "build", *sys.argv[1:]]))

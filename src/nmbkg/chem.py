@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class SmilesError(ValueError):
     """The SMILES does not parse."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def identity(smiles: str) -> Identity:
     """InChI, InChIKey and formula from RDKit; PubChem CID and CAS from the offline chemicals table."""
     from rdkit import Chem, RDLogger
@@ -38,7 +38,7 @@ def identity(smiles: str) -> Identity:
     return Identity(inchi, key, CalcMolFormula(mol), cid, cas)
 
 
-@lru_cache(maxsize=None)
+@cache
 def lookup(inchikey: str) -> tuple[int | None, str | None]:
     """(PubChem CID, CAS) from the chemicals package when it holds exactly this InChIKey."""
     try:

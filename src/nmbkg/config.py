@@ -68,6 +68,6 @@ class Project:
         return self.base + "id/"
 
     @classmethod
-    def discover(cls, root: str | Path | None = None) -> "Project":
+    def discover(cls, root: str | Path | None = None) -> Project:
         """Project at root, or found from the working directory."""
         return cls(Path(root) if root else find_root())

@@ -24,7 +24,7 @@ def parse_turtle(path: Path, root: Path | None = None) -> Graph:
     g = Graph()
     try:
         g.parse(path, format="turtle")
-    except Exception as exc:  # noqa: BLE001 - rdflib raises several syntax error types
+    except Exception as exc:
         text = str(exc)
         m = re.search(r"line (\d+)", text)
         rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)

@@ -136,7 +136,7 @@ def _add_references(refs: str, offset: int, result: dict[str, Place]) -> None:
             continue
         n += 1
         entry = re.sub(r"^- (\d+)\.\s*", "", line)
-        entry = entry[2:] if entry.startswith("- ") else entry
+        entry = entry.removeprefix("- ")
         loc = f"ref {n}"
         result[loc] = Place(loc, entry, offset + j)
 
