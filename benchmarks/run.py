@@ -304,7 +304,8 @@ def query_names() -> list[str]:
 
 def run_engine(engine: str, source: str, names: list[str], reps: int, per_query: float, timeout: float,
                budget: float) -> dict:
-    """Time the queries on one engine in a child process; a query past `timeout` is stopped and marked."""
+    """Time the queries on one engine in a child process; a query whose first run passes `timeout` is stopped
+    (the child then restarts for the queries left)."""
     results: dict[str, dict] = {}
     loaded = None
     todo = list(names)
@@ -333,7 +334,7 @@ def run_engine(engine: str, source: str, names: list[str], reps: int, per_query:
                 else:
                     results[msg["name"]] = msg
                     todo.remove(msg["name"])
-                current_deadline = min(deadline, time.monotonic() + timeout)
+                current_deadline = min(deadline, time.monotonic() + timeout + per_query)  # reps fill per_query
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -343,18 +344,25 @@ def run_engine(engine: str, source: str, names: list[str], reps: int, per_query:
     return {"load": loaded, "queries": results}
 
 
+ENGINES = ("oxigraph", "store", "rdflib")
+ENGINE_SHARE = {"oxigraph": 0.45, "store": 0.3, "rdflib": 0.25}
+
+
 def run_queries(builds: dict[int, dict], clock: Clock, reserve: float, args) -> dict[int, dict]:
     """pyoxigraph (memory and store) and rdflib on every stored query, per factor."""
     names = query_names()
     out: dict[int, dict] = {}
-    engines = ("oxigraph", "store", "rdflib")
-    runs_left = len(builds) * len(engines)
-    for f, b in builds.items():
+    factors = sorted(builds)
+    weight = {f: 2.0 ** i for i, f in enumerate(factors)}  # larger sizes get more of the time left
+    for i, f in enumerate(factors):
+        b = builds[f]
         out[f] = {}
-        for engine in engines:
-            share = max(30.0, (clock.left() - reserve) / runs_left)
-            runs_left -= 1
-            timeout = min(args.timeout, max(2.0, share / (1.5 * len(names))))
+        factor_share = (clock.left() - reserve) * weight[f] / sum(weight[g] for g in factors[i:])
+        factor_end = time.monotonic() + factor_share
+        for engine in ENGINES:
+            share = max(20.0, (factor_end - time.monotonic()) * ENGINE_SHARE[engine]
+                        / sum(ENGINE_SHARE[e] for e in ENGINES[ENGINES.index(engine):]))
+            timeout = min(args.timeout, max(3.0, share / len(names)))
             reps = args.reps if engine != "rdflib" else max(3, args.reps // 4)
             source = b["store"] if engine == "store" else b["dist"]
             out[f][engine] = run_engine(engine, source, names, reps, args.per_query, timeout, share)
@@ -380,7 +388,7 @@ def run_server(builds: dict[int, dict], seconds: float, clock: Clock) -> dict:
     out: dict = {}
     full = sorted(f for f, b in builds.items() if b["mode"] == "full")
     for f in full[:1] + (full[-1:] if len(full) > 1 else []):
-        if clock.left() < len(CLIENTS) * seconds + 60:
+        if clock.left() < len(CLIENTS) * seconds + 20:
             out[f] = {"skipped": "time budget used up"}
             continue
         out[f] = serve_load(builds[f], seconds, f)
@@ -560,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=15, help="repetitions per query (pyoxigraph; rdflib a quarter)")
     ap.add_argument("--per-query", type=float, default=2.0, help="seconds of repetitions per query at most")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one query may take before it is stopped")
-    ap.add_argument("--serve-seconds", type=float, default=8.0, help="seconds per client level in the server test")
+    ap.add_argument("--serve-seconds", type=float, default=6.0, help="seconds per client level in the server test")
     args = ap.parse_args(argv)
     factors = sorted(set(args.factors))
     work = Path(args.work).resolve()
@@ -575,9 +583,9 @@ def main(argv: list[str] | None = None) -> int:
     reserve = 60 + 45 * len(factors) + len(CLIENTS) * args.serve_seconds * 2
     res["builds"] = run_builds(projects, work, clock, args.full, reserve)
     res["loads"] = run_loads(res["builds"], work)
-    res["query_names"] = query_names()
-    res["queries"] = run_queries(res["builds"], clock, len(CLIENTS) * args.serve_seconds * 2 + 30, args)
     res["server"] = run_server(res["builds"], args.serve_seconds, clock)
+    res["query_names"] = query_names()
+    res["queries"] = run_queries(res["builds"], clock, 15, args)
     res["machine"]["loadavg_end"] = list(os.getloadavg())
     res["seconds"] = time.monotonic() - clock.t0
     table = summarise(res)
