@@ -89,3 +89,49 @@ def test_cli_query_store_on_a_missing_store_is_one_line(tmp_path):
     r = run_cli("query", "symmetric-cell-life", "--store", str(tmp_path / "nothing"))
     assert r.returncode == 2
     assert "not an nmbkg store" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.server
+def test_serve_reads_a_persistent_store(tmp_path):
+    """`nmbkg serve --store PATH` answers SPARQL from the on-disk store made by `nmbkg build --store PATH`."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from conftest import ROOT, run_cli
+
+    store, out = tmp_path / "store", tmp_path / "dist"
+    r = run_cli("build", "--no-reason", "--store", str(store), "--out", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "nmbkg.cli", "serve", "--store", str(store), "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+            time.sleep(0.5)
+        res = httpx.get(f"http://127.0.0.1:{port}/api/queries/symmetric-cell-life",
+                        params={"min_hours": "3000", "format": "csv"}, timeout=30)
+        assert res.status_code == 200
+        assert "Table 1 row 3" in res.text and ",3000," in res.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_store_that_is_not_a_store_exits_2(tmp_path):
+    """A folder that is not an nmbkg store gives one line and exit 2."""
+    from conftest import run_cli
+
+    r = run_cli("serve", "--store", str(tmp_path / "nothing"))
+    assert r.returncode == 2 and "is not an nmbkg store" in r.stderr and "Traceback" not in r.stderr

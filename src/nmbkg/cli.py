@@ -256,11 +256,12 @@ PLUGIN_COMMANDS = ("serve", "site", "synth", "push")
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, map errors to exit codes (0 ok, 1 data problems, 2 usage/internal)."""
     from .query import QueryError
+    from .store import StoreError
 
     args = make_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (QueryError, InputError, FileNotFoundError) as exc:
+    except (QueryError, InputError, FileNotFoundError, StoreError) as exc:
         print(f"nmbkg: error: {exc}", file=sys.stderr)
         return Exit.INTERNAL
     except KeyboardInterrupt:

@@ -347,10 +347,23 @@ def used_prefixes(triples: list) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------- worker side
+STORE_ENV = "NMBKG_SERVE_STORE"  # set by `nmbkg serve --store PATH`; inherited by the spawned workers
+
+
 def load_store(data: Path, base: str):
-    """pyoxigraph store: data and ontology in the default graph, the release's named graphs beside them."""
+    """pyoxigraph store: data and ontology in the default graph, the release's named graphs beside them.
+
+    With `serve --store PATH` the persistent store made by `nmbkg build --store PATH` is opened read-only
+    instead (same layout), so a graph larger than memory can be served.
+    """
+    import os
+
     import pyoxigraph as ox
 
+    if os.environ.get(STORE_ENV):
+        from .store import open_read_only
+
+        return open_read_only(Path(os.environ[STORE_ENV]))
     store = ox.Store()
     for name in ("nmbkg.nt", "ontology.nt"):
         store.bulk_load(path=str(data / name), format=ox.RdfFormat.N_TRIPLES)
@@ -1118,6 +1131,15 @@ def cmd_serve(args) -> int:
     except FileNotFoundError:
         project = None
     data = Path(args.data) if args.data else (project.root / "dist" if project else Path("dist"))
+    if getattr(args, "store", None):
+        import os
+
+        from .store import store_info
+
+        info = store_info(Path(args.store))  # one-line error when PATH is not an nmbkg store
+        if not args.data and info.get("release"):
+            data = Path(info["release"])
+        os.environ[STORE_ENV] = str(Path(args.store).resolve())
     missing = [n for n in ("nmbkg.nt", "ontology.nt", "void.ttl", "nmbkg.nq", "site/index.html")
                if not (data / n).is_file()]
     if missing:
@@ -1162,6 +1184,7 @@ def add_parser(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--data", help="release folder (default: dist/)")
+    p.add_argument("--store", help="serve a persistent store made by `nmbkg build --store PATH` (read-only)")
     p.add_argument("--base", default=DEFAULT_BASE, help=f"base IRI of the data (default {DEFAULT_BASE})")
     p.add_argument("--queries", help="stored queries folder (default: queries/ of the project)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds a query may run (default 10)")

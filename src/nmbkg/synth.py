@@ -88,6 +88,7 @@ class Copier:
         self.tag = f"syn-{k:04d}-"
         self.note = f"synthetic record (nmbkg synth --factor {factor} --seed {seed}, copy {k})"
         self.swaps: dict[str, dict[str, str]] = defaultdict(dict)  # electrolyte -> {real substance: used}
+        self.rate_maps: dict[tuple[str, str], dict[str, str]] = {}  # (property, unit) -> {real rate: used}
 
     def rid(self, rid: str) -> str:
         """The synthetic record_id of a real one."""
@@ -204,10 +205,21 @@ class Copier:
         return value
 
     def rate(self, m: Record) -> str:
-        """The current density, redrawn with some chance from the real ones of the same property and unit."""
+        """The current density through this copy's shuffle of the real rates of the same property and unit.
+
+        A shuffle (not a free draw) keeps two rates that differ in the real records different, so rows of one
+        work that differ only in their rate never collapse into an unmarked conflict.
+        """
         if not m.get("current_density"):
             return ""
-        return self.maybe(self.p.rate[(m.get("property"), m.get("current_density_unit"))], m.get("current_density"))
+        key = (m.get("property"), m.get("current_density_unit"))
+        if key not in self.rate_maps:
+            real = sorted(set(self.p.rate[key]), key=float)
+            new = list(real)
+            if self.rng.random() < SWAP_P:
+                self.rng.shuffle(new)
+            self.rate_maps[key] = dict(zip(real, new))
+        return self.rate_maps[key].get(m.get("current_density"), m.get("current_density"))
 
     def findings(self, name: str) -> list[dict[str, str]]:
         """SEI observations, mechanism and property claims, tied to the copied electrolytes."""
