@@ -214,7 +214,7 @@ class Copier:
             return ""
         key = (m.get("property"), m.get("current_density_unit"))
         if key not in self.rate_maps:
-            real = sorted(set(self.p.rate[key]), key=float)
+            real = sorted(set(self.p.rate[key]), key=lambda v: (float(v), v))  # total order: set order varies by process
             new = list(real)
             if self.rng.random() < SWAP_P:
                 self.rng.shuffle(new)
