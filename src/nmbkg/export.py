@@ -57,7 +57,7 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         info = dict(info, triples_published=len(published), triples_ontology=len(onto))
         (tmp / "build-info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         publish.write_extras(tmp, data, inferred, published, onto, info, id_base)
-        _swap(tmp, out_dir)
+        swap_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -72,7 +72,7 @@ def write_problems_only(out_dir: Path, problems: list[Problem]) -> Path:
     return report
 
 
-def _swap(new: Path, target: Path) -> None:
+def swap_folder(new: Path, target: Path) -> None:
     """Replace target by new with two renames, so readers never see a half-written folder."""
     old = None
     if target.exists():

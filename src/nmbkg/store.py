@@ -96,22 +96,13 @@ def load_release(dist: Path, path: Path, base: str = DEFAULT_BASE) -> LoadReport
         if build_info.is_file():
             info["build"] = json.loads(build_info.read_text(encoding="utf-8"))
         (tmp / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _swap(tmp, path)
+        from .export import swap_folder  # local import: export uses this module's Turtle writer
+
+        swap_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return LoadReport(path, n, seconds)
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace target by new with two renames; the old store is deleted afterwards."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-old-{new.name[-8:]}")
-        target.rename(old)
-    new.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def is_store(path: Path) -> bool:
