@@ -554,12 +554,7 @@ def cycle_life_plot(site: Site) -> dict:
             pts[r["cat"]].append((float(r["j"]), float(r["h"])))
         else:
             skipped += 1
-    plt, fig = _figure()
-    ax = fig.add_subplot()
-    for cat in CATEGORIES:
-        if pts[cat]:
-            ax.scatter(*zip(*pts[cat]), marker=CAT_MARKERS[cat], color=CAT_COLOURS[cat], alpha=.8, s=30,
-                       label=f"{cat} ({len(pts[cat])})")
+    plt, fig, ax = _category_scatter(pts)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.grid(True, which="major", alpha=.3)
@@ -572,6 +567,17 @@ def cycle_life_plot(site: Site) -> dict:
             "svg": Markup(_svg(plt, fig)), "caption": caption}
 
 
+def _category_scatter(pts: dict) -> tuple:
+    """A figure with one scatter series per electrolyte category (points per category in the legend)."""
+    plt, fig = _figure()
+    ax = fig.add_subplot()
+    for cat in CATEGORIES:
+        if pts[cat]:
+            ax.scatter(*zip(*pts[cat]), marker=CAT_MARKERS[cat], color=CAT_COLOURS[cat], alpha=.8, s=30,
+                       label=f"{cat} ({len(pts[cat])})")
+    return plt, fig, ax
+
+
 def ce_plot(site: Site) -> dict:
     """Coulombic efficiency against cycle number by category."""
     rows = site.q("""SELECT ?x ?cat ?ce ?n { ?x nmb:result ?q ; nmb:ofElectrolyte ?e . ?e nmb:electrolyteCategory ?cat .
@@ -582,12 +588,7 @@ def ce_plot(site: Site) -> dict:
             pts[r["cat"]].append((int(r["n"]), float(r["ce"])))
         else:
             skipped += 1
-    plt, fig = _figure()
-    ax = fig.add_subplot()
-    for cat in CATEGORIES:
-        if pts[cat]:
-            ax.scatter(*zip(*pts[cat]), marker=CAT_MARKERS[cat], color=CAT_COLOURS[cat], alpha=.8, s=30,
-                       label=f"{cat} ({len(pts[cat])})")
+    plt, fig, ax = _category_scatter(pts)
     ax.set_xscale("log")
     ax.grid(True, which="major", alpha=.3)
     ax.set_xlabel("Cycle number")
