@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, require_tool
+from conftest import FIXTURES, ROOT, require_tool, run_cli
 from rdflib import RDF, Graph, Namespace, URIRef
 
 from nmbkg.checks import check_queries, check_rows, level_of, run_checks
@@ -41,6 +41,8 @@ from nmbkg.validate import (
     rudof_supported_rules,
     rule_name,
     run_shacl,
+    shacl_engine,
+    validate_with,
 )
 from nmbkg.vocab import vocabularies
 
@@ -545,11 +547,15 @@ def test_pyrudof_finds_the_same_focus_nodes(kind, tmp_path):
     assert inputs is not None, "the records stage stopped this fixture before SHACL"
     data, onto, shapes, origin = inputs
     supported = rudof_supported_rules(shapes)
-    ours = {r for r in engine_results(run_shacl(data, onto, shapes, origin)) if r.rule in supported}
+    reference = run_shacl(data, onto, shapes, origin)
+    ours = {r for r in engine_results(reference) if r.rule in supported}
     theirs = {r for r in engine_results(rudof_problems(data, onto, shapes, origin)) if r.rule in supported}
     assert ours == theirs
     if kind != "_base" and load_case(kind)["expect"]["rule"] in supported:
         assert any(r.rule == load_case(kind)["expect"]["rule"] for r in theirs)
+    # The engine large builds use (pyrudof + pySHACL for the shapes pyrudof skips) reports the very same
+    # problems as pySHACL alone: same rule, row, column, value, message and hint.
+    assert set(validate_with("rudof", data, onto, shapes, origin)) == set(reference)
 
 
 def test_pyrudof_does_not_run_sparql_targets():
@@ -700,3 +706,32 @@ def test_unit_and_range_rules_fire(small_inputs):
     for rule in GENERIC_SEEDS:
         focus = f"urn:seed:{rule}"
         assert any(p.rule == rule and p.record_id == focus for p in ours), rule
+
+
+def test_shacl_engine_choice(monkeypatch):
+    """auto: pySHACL up to NMBKG_SHACL_LIMIT data triples, pyrudof above; a bad setting is a clear error."""
+    from nmbkg.config import SettingError
+    from nmbkg.validate import SHACL_LIMIT
+
+    monkeypatch.delenv("NMBKG_SHACL_ENGINE", raising=False)
+    monkeypatch.delenv("NMBKG_SHACL_LIMIT", raising=False)
+    assert shacl_engine(SHACL_LIMIT) == "pyshacl" and shacl_engine(SHACL_LIMIT + 1) == "rudof"
+    monkeypatch.setenv("NMBKG_SHACL_LIMIT", "10")
+    assert shacl_engine(11) == "rudof"
+    monkeypatch.setenv("NMBKG_SHACL_ENGINE", "pyshacl")
+    assert shacl_engine(10**9) == "pyshacl"
+    monkeypatch.setenv("NMBKG_SHACL_ENGINE", "fast")
+    with pytest.raises(SettingError, match="NMBKG_SHACL_ENGINE='fast'.*auto, pyshacl, rudof"):
+        shacl_engine(1)
+    monkeypatch.setenv("NMBKG_SHACL_ENGINE", "auto")
+    monkeypatch.setenv("NMBKG_SHACL_LIMIT", "lots")
+    with pytest.raises(SettingError, match="NMBKG_SHACL_LIMIT='lots' is not a whole number"):
+        shacl_engine(1)
+
+
+def test_bad_setting_is_a_one_line_error(tmp_path):
+    """An unusable NMBKG_* setting stops the CLI with exit 2 and names the setting and its choices."""
+    r = run_cli("validate", "--no-reason", env={"NMBKG_SHACL_ENGINE": "fast"})
+    assert r.returncode == 2
+    assert "nmbkg: error: NMBKG_SHACL_ENGINE='fast' is not allowed: use one of auto, pyshacl, rudof" in r.stderr
+    assert "Traceback" not in r.stderr

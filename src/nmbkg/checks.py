@@ -35,11 +35,12 @@ def level_of(q: StoredQuery, root: Path | None = None) -> str:
     return level
 
 
-def run_checks(graph: Graph, queries_dir: Path, origin: dict[URIRef, Record],
+def run_checks(graph: Graph | list[Graph], queries_dir: Path, origin: dict[URIRef, Record],
                engine: str = "oxigraph") -> list[Problem]:
-    """Run every check on the graph; each result row becomes a Problem naming the curated row."""
+    """Run every check on the graph (or the union of a list of graphs, never copied into one rdflib graph
+    on the oxigraph engine); each result row becomes a Problem naming the curated row."""
     root = queries_dir.parent
-    runner = _OxigraphRunner(graph) if engine == "oxigraph" else _RdflibRunner(graph)
+    runner = _runner(graph, engine)
     problems: dict[Problem, None] = {}
     for q in check_queries(queries_dir):
         level, rule = level_of(q, root), rule_of(q)
@@ -50,8 +51,18 @@ def run_checks(graph: Graph, queries_dir: Path, origin: dict[URIRef, Record],
 
 def check_rows(graph: Graph, q: StoredQuery, engine: str = "oxigraph") -> list[dict]:
     """The raw rows of one check (variable -> rdflib term), for tests and tools."""
-    runner = _OxigraphRunner(graph) if engine == "oxigraph" else _RdflibRunner(graph)
-    return runner.rows(q, None)
+    return _runner(graph, engine).rows(q, None)
+
+
+def _runner(graph: Graph | list[Graph], engine: str):
+    """The check runner of an engine for one graph or the union of several."""
+    parts = graph if isinstance(graph, list | tuple) else [graph]
+    if engine == "oxigraph":
+        return _OxigraphRunner(parts)
+    merged = Graph()
+    for g in parts:
+        merged += g
+    return _RdflibRunner(merged)
 
 
 def _problem(q: StoredQuery, level: str, rule: str, row: dict, origin: dict[URIRef, Record], root: Path) -> Problem:
@@ -129,13 +140,13 @@ class _RdflibRunner:
 class _OxigraphRunner:
     """Runs checks with pyoxigraph on an in-memory copy of the graph (the fast engine)."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graphs: list[Graph]):
         import pyoxigraph as ox
 
         self.ox = ox
         self.store = ox.Store()
-        data = graph.serialize(format="nt", encoding="utf-8")
-        self.store.load(data, format=ox.RdfFormat.N_TRIPLES)
+        for g in graphs:
+            self.store.bulk_load(g.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
     def rows(self, q: StoredQuery, root: Path | None) -> list[dict]:
         """Result rows as dicts of rdflib terms."""

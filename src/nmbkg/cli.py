@@ -10,7 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .config import Project
+from .config import Project, SettingError
 from .ontology import InputError
 from .problems import Exit, render
 
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (QueryError, InputError, FileNotFoundError, StoreError) as exc:
+    except (QueryError, InputError, FileNotFoundError, StoreError, SettingError) as exc:
         print(f"nmbkg: error: {exc}", file=sys.stderr)
         return Exit.INTERNAL
     except KeyboardInterrupt:

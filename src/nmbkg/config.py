@@ -71,3 +71,25 @@ class Project:
     def discover(cls, root: str | Path | None = None) -> Project:
         """Project at root, or found from the working directory."""
         return cls(Path(root) if root else find_root())
+
+
+class SettingError(Exception):
+    """An NMBKG_* environment setting with a value nmbkg cannot use (one line, exit 2)."""
+
+
+def int_setting(name: str, default: int) -> int:
+    """A whole-number NMBKG_* setting from the environment, or default when it is unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingError(f"{name}={raw!r} is not a whole number: unset it (default {default}) or give digits only")
+    return int(raw)
+
+
+def choice_setting(name: str, choices: tuple[str, ...]) -> str:
+    """An NMBKG_* setting that must be one of choices (the first is the default)."""
+    raw = os.environ.get(name, "").strip() or choices[0]
+    if raw not in choices:
+        raise SettingError(f"{name}={raw!r} is not allowed: use one of {', '.join(choices)}")
+    return raw

@@ -35,18 +35,26 @@ def mark_inferred(inferred: Graph, id_base: str) -> Graph:
 
 def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, problems: list[Problem],
                   info: dict, id_base: str) -> Path:
-    """Write every release file into a fresh folder and swap it in place of out_dir."""
+    """Write every release file into a fresh folder and swap it in place of out_dir.
+
+    The data is serialized once (N-Triples, rdflib's writer); every other dump of it is written from that
+    file by pyoxigraph or a streaming writer, so the export grows linearly with the graph.
+    """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".nmbkg-build-", dir=out_dir.parent))
     try:
-        published = bind_prefixes(Graph())
-        published += data
-        published += inferred
-        published += mark_inferred(inferred, id_base)
-        published.serialize(tmp / "nmbkg.nt", format="nt", encoding="utf-8")
+        extra = Graph()  # inferred triples not already asserted, and their reification marks
+        for t in inferred:
+            if t not in data:
+                extra.add(t)
+        extra += mark_inferred(inferred, id_base)
+        parts = tmp / ".parts"
+        parts.mkdir()
+        data.serialize(parts / "asserted.nt", format="nt", encoding="utf-8")
+        extra.serialize(parts / "inferred.nt", format="nt", encoding="utf-8")
+        concatenate([parts / "asserted.nt", parts / "inferred.nt"], tmp / "nmbkg.nt")
         turtle_from_ntriples(tmp / "nmbkg.nt", tmp / "nmbkg.ttl")  # pyoxigraph: ~30x faster than rdflib's writer
-        published.serialize(tmp / "nmbkg.jsonld", format="json-ld", auto_compact=True)
         onto = bind_prefixes(Graph())
         onto += ontology
         onto.serialize(tmp / "ontology.ttl", format="turtle")
@@ -54,14 +62,23 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         onto.serialize(tmp / "ontology.nt", format="nt", encoding="utf-8")
         (tmp / "reports").mkdir()
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
-        info = dict(info, triples_published=len(published), triples_ontology=len(onto))
+        info = dict(info, triples_published=len(data) + len(extra), triples_ontology=len(onto))
         (tmp / "build-info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        publish.write_extras(tmp, data, inferred, published, onto, info, id_base)
+        publish.write_extras(tmp, data, inferred, onto, info, id_base, parts)
+        shutil.rmtree(parts)
         swap_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def concatenate(files: list[Path], target: Path) -> None:
+    """Join N-Triples files into one (N-Triples has no header, so the join is itself N-Triples)."""
+    with target.open("wb") as out:
+        for f in files:
+            with f.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
 
 
 def write_problems_only(out_dir: Path, problems: list[Problem]) -> Path:

@@ -12,7 +12,7 @@ import types
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import OWL, RDF, RDFS, SKOS, XSD, BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, VOID
 
 from .config import DEFAULT_BASE
@@ -93,24 +93,116 @@ def jsonld_context(onto: Graph) -> dict:
     return ctx
 
 
-def write_jsonld(tmp: Path, published: Graph, onto: Graph) -> dict:
-    """context.jsonld, and nmbkg.jsonld / ontology.jsonld compacted with that context."""
+def write_jsonld(tmp: Path, onto: Graph) -> dict:
+    """context.jsonld, and nmbkg.jsonld / ontology.jsonld compacted with that context (streamed)."""
     ctx = jsonld_context(onto)
     (tmp / "context.jsonld").write_text(json.dumps({"@context": ctx}, indent=2) + "\n", encoding="utf-8")
-    published.serialize(tmp / "nmbkg.jsonld", format="json-ld", context=ctx)
-    onto.serialize(tmp / "ontology.jsonld", format="json-ld", context=ctx)
+    write_compact_jsonld(tmp / "nmbkg.nt", tmp / "nmbkg.jsonld", ctx)
+    write_compact_jsonld(tmp / "ontology.nt", tmp / "ontology.jsonld", ctx)
     return ctx
 
 
+class Compactor:
+    """Compacts IRIs and values with the nmbkg @context: terms for properties, prefixes elsewhere."""
+
+    SAFE_LOCAL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")  # a JSON-LD compact IRI suffix (no '//' start)
+
+    def __init__(self, ctx: dict):
+        self.prefixes = sorted(((v, k) for k, v in ctx.items() if isinstance(v, str) and v[-1:] in "#/"),
+                               key=lambda kv: -len(kv[0]))
+        self.terms: dict[str, tuple[str, bool]] = {}
+        for name, d in ctx.items():
+            if isinstance(d, dict):
+                self.terms.setdefault(self.expand(d["@id"]), (name, d.get("@type") == "@id"))
+
+    def expand(self, text: str) -> str:
+        """A compact IRI of the context back to the full IRI."""
+        prefix, _, local = text.partition(":")
+        for iri, name in self.prefixes:
+            if name == prefix:
+                return iri + local
+        return text
+
+    def iri(self, iri: str) -> str:
+        """prefix:suffix when a prefix covers the IRI with a plain suffix, else the full IRI."""
+        for ns, name in self.prefixes:
+            if iri.startswith(ns) and self.SAFE_LOCAL.match(iri[len(ns):]):
+                return f"{name}:{iri[len(ns):]}"
+        return iri
+
+    def node_id(self, term) -> str:
+        """@id of a subject or object: compact IRI or _:blank."""
+        import pyoxigraph as ox
+
+        return f"_:{term.value}" if isinstance(term, ox.BlankNode) else self.iri(term.value)
+
+    def key(self, predicate: str) -> tuple[str, bool]:
+        """(JSON key, values are plain IRIs) of a predicate."""
+        return self.terms.get(predicate) or (self.iri(predicate), False)
+
+    def value(self, term, id_typed: bool):
+        """A JSON-LD value for an object term, in the shortest form the term definition allows."""
+        import pyoxigraph as ox
+
+        if isinstance(term, ox.Literal):
+            if term.language:
+                return {"@value": term.value, "@language": term.language}
+            if term.datatype.value == XSD_STRING and not id_typed:
+                return term.value
+            return {"@value": term.value, "@type": self.iri(term.datatype.value)}
+        return self.node_id(term) if id_typed else {"@id": self.node_id(term)}
+
+
+XSD_STRING = str(XSD.string)
+
+
+def write_compact_jsonld(nt: Path, target: Path, ctx: dict) -> None:
+    """JSON-LD of an N-Triples file: {"@context": ctx, "@graph": [one node object per subject]}, streamed.
+
+    Node objects are written in subject order; rdf:type becomes @type, properties use the context's terms.
+    The triples are held in memory once as pyoxigraph terms (as the Turtle writer does), never as a JSON tree.
+    """
+    import pyoxigraph as ox
+
+    c = Compactor(ctx)
+    rdf_type = str(RDF.type)
+    triples = list(ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES))
+    triples.sort(key=lambda t: (str(t.subject), t.predicate.value, str(t.object)))
+    with target.open("w", encoding="utf-8") as out:
+        out.write('{\n  "@context": ' + json.dumps(ctx, indent=2).replace("\n", "\n  ") + ',\n  "@graph": [')
+        first, i = True, 0
+        while i < len(triples):
+            subject = triples[i].subject
+            node: dict = {"@id": c.node_id(subject)}
+            while i < len(triples) and triples[i].subject == subject:
+                t = triples[i]
+                i += 1
+                if t.predicate.value == rdf_type and not isinstance(t.object, ox.Literal):
+                    node.setdefault("@type", []).append(c.node_id(t.object))
+                    continue
+                key, id_typed = c.key(t.predicate.value)
+                node.setdefault(key, []).append(c.value(t.object, id_typed))
+            out.write(("\n    " if first else ",\n    ") + json.dumps(node, ensure_ascii=False))
+            first = False
+        out.write("\n  ]\n}\n")
+
+
 # ---------------------------------------------------------------------------------------------- N-Quads
-def write_nquads(tmp: Path, base: str, data: Graph, inferred_marked: Graph, onto: Graph, meta: Graph) -> None:
-    """nmbkg.nq: the asserted, inferred (with their reification marks), ontology and metadata graphs."""
-    ds = Dataset()
-    for name, g in (("asserted", data), ("inferred", inferred_marked), ("ontology", onto), ("metadata", meta)):
-        target = ds.graph(graph_iri(base, name))
-        for t in g:
-            target.add(t)
-    ds.serialize(tmp / "nmbkg.nq", format="nquads", encoding="utf-8")
+def write_nquads(tmp: Path, base: str, parts: Path, meta: Graph) -> None:
+    """nmbkg.nq: the asserted, inferred (with their reification marks), ontology and metadata graphs (streamed)."""
+    import itertools
+
+    import pyoxigraph as ox
+
+    meta_nt = parts / "metadata.nt"
+    meta.serialize(meta_nt, format="nt", encoding="utf-8")
+    sources = (("asserted", parts / "asserted.nt"), ("inferred", parts / "inferred.nt"),
+               ("ontology", tmp / "ontology.nt"), ("metadata", meta_nt))
+    quads = itertools.chain.from_iterable(
+        (ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(str(graph_iri(base, name))))
+         for t in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES))
+        for name, path in sources)
+    ox.serialize(quads, str(tmp / "nmbkg.nq"), ox.RdfFormat.N_QUADS)
 
 
 # ---------------------------------------------------------------------------------------------- VoID / DCAT
@@ -320,7 +412,7 @@ MATCHES = {SKOS.exactMatch: "exact match", SKOS.closeMatch: "close match", SKOS.
            SKOS.narrowMatch: "narrow match", SKOS.relatedMatch: "related match", OWL.equivalentClass: "equivalent"}
 
 
-def docs_graph(onto: Graph, data: Graph) -> Graph:
+def docs_graph(onto: Graph, store) -> Graph:
     """The ontology with, for pyLODE, its mappings and up to three data examples written as notes."""
     g = Graph()
     g += onto
@@ -333,19 +425,26 @@ def docs_graph(onto: Graph, data: Graph) -> Graph:
                  if isinstance(o, URIRef) and not str(o).startswith(NMB_NS)]
         if maps:
             g.add((term, SKOS.note, Literal("Mappings: " + "; ".join(maps) + ".")))
-        examples = _term_examples(term, onto, data)
+        examples = _term_examples(term, onto, store)
         if examples:
             g.add((term, SKOS.example, Literal("\n".join(examples))))
     return g
 
 
-def _term_examples(term: URIRef, onto: Graph, data: Graph) -> list[str]:
-    """Up to three uses of a class (instances) or a property (subject and value) in the data."""
+def _term_examples(term: URIRef, onto: Graph, store) -> list[str]:
+    """Up to three uses of a class (instances) or a property (subject and value) in the published data
+    (data IRIs only), first in IRI order; asked of the release's pyoxigraph store, so it stays fast at scale."""
+    ids = DEFAULT_BASE + "id/"
     if (term, RDF.type, OWL.Class) in onto:
-        xs = sorted({s for s in data.subjects(RDF.type, term) if isinstance(s, URIRef)})[:3]
-        return [_short(x) + " a " + _short(term) for x in xs]
-    uses = sorted((s, o) for s, o in data.subject_objects(term) if isinstance(s, URIRef))[:3]
-    return [f"{_short(s)} {_short(term)} {_short(o) if isinstance(o, URIRef) else json.dumps(str(o))}" for s, o in uses]
+        rows = store.query(f'SELECT ?x {{ ?x a <{term}> FILTER(STRSTARTS(STR(?x), "{ids}")) }} ORDER BY ?x LIMIT 3')
+        return [_short(r["x"].value) + " a " + _short(term) for r in rows]
+    rows = store.query(f'SELECT ?s ?o {{ ?s <{term}> ?o FILTER(STRSTARTS(STR(?s), "{ids}")) }} ORDER BY ?s ?o LIMIT 3')
+    out = []
+    for r in rows:
+        o = r["o"]
+        value = _short(o.value) if type(o).__name__ == "NamedNode" else json.dumps(o.value)
+        out.append(f"{_short(r['s'].value)} {_short(term)} {value}")
+    return out
 
 
 def _short(iri) -> str:
@@ -357,12 +456,12 @@ def _short(iri) -> str:
     return f"<{text}>"
 
 
-def write_ontology_docs(path: Path, onto: Graph, data: Graph) -> None:
+def write_ontology_docs(path: Path, onto: Graph, store) -> None:
     """HTML documentation of the ontology by pyLODE, with an anchor per term named by its local name."""
     OntPub = _import_pylode()
-    html = OntPub(ontology=docs_graph(onto, data), sort_subjects=True).make_html()
+    html = OntPub(ontology=docs_graph(onto, store), sort_subjects=True).make_html()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(add_individuals(local_name_anchors(html), onto, data), encoding="utf-8")
+    path.write_text(add_individuals(local_name_anchors(html), onto, store), encoding="utf-8")
 
 
 def local_name_anchors(html: str) -> str:
@@ -372,7 +471,7 @@ def local_name_anchors(html: str) -> str:
     return pat.sub(lambda m: f'<span id="{m.group(3)}"></span>{m.group(1)}{m.group(2)}', html)
 
 
-def add_individuals(html: str, onto: Graph, data: Graph) -> str:
+def add_individuals(html: str, onto: Graph, store) -> str:
     """pyLODE leaves out named individuals (mechanisms, methods, roles, units): add a section for them."""
     from markupsafe import Markup, escape
 
@@ -393,7 +492,8 @@ def add_individuals(html: str, onto: Graph, data: Graph) -> str:
                 for o in sorted(onto.objects(i, p)) if isinstance(o, URIRef)]
         if maps:
             rows.append(("Mappings", Markup("; ").join(maps)))
-        uses = sorted((s, p) for s, p in data.subject_predicates(i) if isinstance(s, URIRef))[:3]
+        uses = [(r["s"].value, r["p"].value) for r in store.query(
+            f'SELECT ?s ?p {{ ?s ?p <{i}> FILTER(STRSTARTS(STR(?s), "{DEFAULT_BASE}id/")) }} ORDER BY ?s ?p LIMIT 3')]
         if uses:
             rows.append(("Example", Markup("<pre>{}</pre>").format(
                 "\n".join(f"{_short(s)} {_short(p)} {_short(i)}" for s, p in uses))))
@@ -430,22 +530,21 @@ def release_store(folder: Path):
     return store
 
 
-def write_extras(tmp: Path, data: Graph, inferred: Graph, published: Graph, onto: Graph, info: dict,
-                 id_base: str) -> None:
-    """Everything beyond the plain dumps: JSON-LD with context, N-Quads, ontology docs, VoID/DCAT, site."""
-    from .export import mark_inferred
+def write_extras(tmp: Path, data: Graph, inferred: Graph, onto: Graph, info: dict, id_base: str,
+                 parts: Path) -> None:
+    """Everything beyond the plain dumps: JSON-LD with context, N-Quads, ontology docs, VoID/DCAT, site.
+
+    parts holds asserted.nt (the data) and inferred.nt (inferred triples with their marks).
+    """
     from .site import write_site
 
     base = id_base.removesuffix("id/")
-    inferred_marked = Graph()
-    inferred_marked += inferred
-    inferred_marked += mark_inferred(inferred, id_base)
-    write_jsonld(tmp, published, onto)
+    write_jsonld(tmp, onto)
     store = release_store(tmp)
-    sizes = {"asserted": len(data), "inferred": len(inferred_marked), "ontology": len(onto)}
+    sizes = {"asserted": len(data), "inferred": _lines(parts / "inferred.nt"), "ontology": len(onto)}
     core = dataset_core(store, base, data, sizes, info)
-    write_nquads(tmp, base, data, inferred_marked, onto, core)
-    write_ontology_docs(tmp / "docs" / "ontology.html", onto, data)
+    write_nquads(tmp, base, parts, core)
+    write_ontology_docs(tmp / "docs" / "ontology.html", onto, store)
     void = Graph()
     for prefix, ns in core.namespaces():
         void.bind(prefix, ns)
@@ -453,3 +552,9 @@ def write_extras(tmp: Path, data: Graph, inferred: Graph, published: Graph, onto
     add_distributions(void, base, tmp)
     void.serialize(tmp / "void.ttl", format="turtle")
     write_site(tmp / "site", store, tmp, base, info)
+
+
+def _lines(path: Path) -> int:
+    """Number of triples of an N-Triples file written by rdflib (one per line)."""
+    with path.open("rb") as f:
+        return sum(1 for line in f if line.strip())

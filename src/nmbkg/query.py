@@ -356,11 +356,22 @@ def labels_of(engine: Engine, cls_local: str) -> dict[str, str]:
     Keys are rdfs:label, skos:altLabel and the IRI's last segment; when two things share a key, instances win
     over classes and labels over alternative labels over IRI names, so the answer does not depend on the engine.
     """
+    cache = engine.__dict__.setdefault("_labels_cache", {})  # a release does not change under an engine
+    if cls_local not in cache:
+        cache[cls_local] = _labels_of(engine, cls_local)
+    return cache[cls_local]
+
+
+def _labels_of(engine: Engine, cls_local: str) -> dict[str, str]:
+    """labels_of without the cache. Four simple branches: a join of two UNION groups is a nested loop in
+    pyoxigraph (400 ms instead of 2 ms on the 10x synthetic graph)."""
+    sub = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>"
+    cls = f"<{NMB}{cls_local}>"
     q = f"""SELECT ?x ?l ?rank WHERE {{
-      {{ ?x a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* <{NMB}{cls_local}> BIND(0 AS ?kind) }}
-      UNION {{ ?x <http://www.w3.org/2000/01/rdf-schema#subClassOf>+ <{NMB}{cls_local}> BIND(1 AS ?kind) }}
-      {{ ?x <{RDFS_LABEL}> ?l BIND(0 AS ?how) }} UNION {{ ?x <{SKOS_ALT}> ?l BIND(1 AS ?how) }}
-      BIND(?kind * 2 + ?how AS ?rank) }}"""
+      {{ ?c {sub}* {cls} . ?x a ?c ; <{RDFS_LABEL}> ?l . BIND(0 AS ?rank) }}
+      UNION {{ ?c {sub}* {cls} . ?x a ?c ; <{SKOS_ALT}> ?l . BIND(1 AS ?rank) }}
+      UNION {{ ?x {sub}+ {cls} ; <{RDFS_LABEL}> ?l . BIND(2 AS ?rank) }}
+      UNION {{ ?x {sub}+ {cls} ; <{SKOS_ALT}> ?l . BIND(3 AS ?rank) }} }}"""
     found: list[tuple[int, str, str]] = []
     for x, lab, rank in engine.select(q, {}).rows:
         found.append((int(rank.value), lab.value.lower(), x.value))

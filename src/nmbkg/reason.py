@@ -11,7 +11,7 @@ from pathlib import Path
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 
-from .config import NMB
+from .config import NMB, int_setting
 from .problems import Problem
 from .records import Record
 
@@ -86,9 +86,8 @@ def bounded_sample(data: Graph, limit: int | None = None, size: int = HERMIT_SAM
     nodes it links to, so class definitions over components and species still see their inputs.
     """
     import hashlib
-    import os
 
-    limit = int(os.environ.get("NMBKG_HERMIT_LIMIT", limit or HERMIT_LIMIT))
+    limit = int_setting("NMBKG_HERMIT_LIMIT", limit or HERMIT_LIMIT)
     total = len(data)
     if total <= limit:
         return data, ""

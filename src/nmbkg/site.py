@@ -13,7 +13,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from .config import DEFAULT_BASE
+from .config import DEFAULT_BASE, int_setting
 
 STATIC = Path(__file__).parent / "static" / "site"
 NMB = DEFAULT_BASE + "ontology#"
@@ -86,6 +86,11 @@ class Site:
             return f"../docs/ontology.html#{local}"
         return None
 
+    def has_page(self, iri: str) -> bool:
+        """True when the site writes a page for this entity (see page_set and the page cap)."""
+        path = self.page_path(iri)
+        return path is not None and not path.startswith("../")
+
     def href(self, iri: str) -> str | None:
         """Relative link from the current page to the page of an IRI."""
         path = self.page_path(iri)
@@ -151,6 +156,8 @@ def electrolyte_pages(site: Site) -> Iterable[tuple[str, dict]]:
         OPTIONAL {{ ?x nmb:note ?note }} {PROV} }} ORDER BY ?x""")
     for r in rows:
         e = r["x"]
+        if not site.has_page(e):
+            continue
         site.enter(entity_path(site, e))
         facts = [("category", Markup('<span class="tag {0}">{0}</span>').format(r.get("cat", ""))),
                  ("classes", classes_of(site, e)),
@@ -298,6 +305,8 @@ def substance_pages(site: Site) -> Iterable[tuple[str, dict]]:
         FILTER(STRSTARTS(STR(?x), "{site.id_base}substance/")) {PROV} }} ORDER BY ?x""")
     for r in _merge(subs, "x", "locator"):
         s = r["x"]
+        if not site.has_page(s):
+            continue
         site.enter(entity_path(site, s))
         facts = [("classes", classes_of(site, s))]
         alts = site.q(f"SELECT ?a {{ <{s}> skos:altLabel ?a }} ORDER BY ?a")
@@ -348,6 +357,8 @@ def work_pages(site: Site) -> Iterable[tuple[str, dict]]:
         OPTIONAL {{ ?x bibo:volume ?vol }} OPTIONAL {{ ?x bibo:pages ?pages }} }} ORDER BY ?x""")
     for w in works:
         iri = w["x"]
+        if not site.has_page(iri):
+            continue
         site.enter(entity_path(site, iri))
         facts = [("title", w["title"])]
         if w.get("ref"):
@@ -374,8 +385,9 @@ def reported_section(site: Site, w: str) -> dict:
     """Every record whose statement is reported by a work, with what it is about and its locator."""
     rows = site.q(f"""SELECT ?x ?about ?locator {{ ?x prov:wasDerivedFrom ?st . ?st nmb:reportedBy <{w}> ;
         nmb:locator ?locator .
-        OPTIONAL {{ ?x nmb:ofElectrolyte|nmb:inElectrolyte ?about }}
-        OPTIONAL {{ ?ab nmb:hasComponent ?x BIND(?ab AS ?about) }}
+        OPTIONAL {{ ?x nmb:ofElectrolyte|nmb:inElectrolyte ?subject }}
+        OPTIONAL {{ ?whole nmb:hasComponent ?x }}
+        BIND(COALESCE(?subject, ?whole) AS ?about)
         FILTER(!STRSTARTS(STR(?x), "{site.id_base}work/")) }} ORDER BY ?locator ?x""")
     out = []
     for r in rows:
@@ -388,8 +400,8 @@ def reported_section(site: Site, w: str) -> dict:
 
 def examples_section(site: Site, w: str) -> dict:
     """Strategy statements of the review that give this work as an example."""
-    rows = site.q(f"""SELECT ?x ?locator {{ ?x nmb:exampleWork <{w}> . OPTIONAL {{ ?x prov:wasDerivedFrom/nmb:locator
-        ?locator }} }} ORDER BY ?x""")
+    rows = site.q(f"""SELECT ?x ?locator {{ ?x nmb:exampleWork <{w}> .
+        OPTIONAL {{ ?x prov:wasDerivedFrom ?st . ?st nmb:locator ?locator }} }} ORDER BY ?x""")
     out = [[site.label(r["x"]), r.get("locator", "")] for r in rows]
     return {"title": "Named as an example of a strategy", "head": ["statement", "place in the review"], "rows": out}
 
@@ -398,6 +410,8 @@ def mechanism_pages(site: Site) -> Iterable[tuple[str, dict]]:
     """One page per mechanism that some claim names."""
     mechs = site.q("SELECT DISTINCT ?m ?def { ?x nmb:mechanism ?m . OPTIONAL { ?m skos:definition ?def } } ORDER BY ?m")
     for m in mechs:
+        if not site.has_page(m["m"]):
+            continue
         site.enter(entity_path(site, m["m"]))
         facts = [("definition", m.get("def", "")), ("term", site.a(m["m"], m["m"][len(NMB):]))]
         sec = mechanism_section(site, f"?x nmb:mechanism <{m['m']}>", "Claims")
@@ -632,7 +646,8 @@ def home_context(site: Site, dist: Path) -> dict:
     version = site.info.get("version", "")
     return {"title": "Home", "cards": cards, "counts": {"triples": triples, "inferred": site.info.get("inferred", 0)},
             "description": DESCRIPTION, "downloads": downloads, "date": build_date(),
-            "dataset_citation": dataset_citation(version, build_date(), site.base)}
+            "dataset_citation": dataset_citation(version, build_date(), site.base),
+            "pages": {"written": site.info.get("pages_written", 0), "all": site.info.get("pages_all", 0)}}
 
 
 def _size(n: int) -> str:
@@ -659,10 +674,33 @@ def page_set(site: Site) -> set[str]:
     return out
 
 
+DEFAULT_PAGE_CAP = 5000
+
+
+def page_cap() -> int:
+    """Most entity pages the static site writes (NMBKG_SITE_PAGES; default 5000, 0 = no limit)."""
+    return int_setting("NMBKG_SITE_PAGES", DEFAULT_PAGE_CAP)
+
+
+def capped(pages: set[str], cap: int) -> set[str]:
+    """At most cap pages, each kind keeping its share (its first keys in sorted order); all when cap is 0."""
+    if not cap or len(pages) <= cap:
+        return set(pages)
+    by_kind: dict[str, list[str]] = {}
+    for key in sorted(pages):
+        by_kind.setdefault(key.split("/", 1)[0], []).append(key)
+    out: set[str] = set()
+    for keys in by_kind.values():
+        out.update(keys[:max(1, cap * len(keys) // len(pages))])
+    return out
+
+
 def write_site(out: Path, store, dist: Path, base: str = DEFAULT_BASE, info: dict | None = None) -> Path:
     """Write every page of the static site into out/."""
     site = Site(store, base, info)
-    site.pages = page_set(site)
+    every = page_set(site)
+    site.pages = capped(every, page_cap())
+    site.info = dict(site.info, pages_written=len(site.pages), pages_all=len(every))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(STATIC / "style.css", out / "style.css")
 

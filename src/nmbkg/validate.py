@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 
+from .config import choice_setting, int_setting
 from .ontology import parse_turtle
 from .problems import Problem
 from .records import Record
@@ -142,22 +143,20 @@ def run_rudof(data: Graph, ontology: Graph, shapes: Graph) -> list[tuple]:
     import pyrudof
 
     with tempfile.TemporaryDirectory(prefix="nmbkg-rudof-") as tmp:
-        merged = Graph()
-        merged += data
-        merged += ontology
-        nt = Path(tmp) / "data.nt"
-        merged.serialize(nt, format="nt", encoding="utf-8")
+        rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+        for name, g in (("data.nt", data), ("ontology.nt", ontology)):  # read twice: rudof merges them
+            path = Path(tmp) / name
+            g.serialize(path, format="nt", encoding="utf-8")
+            rudof.read_data(str(path), format=pyrudof.RDFFormat.NTriples)
         ttl = Path(tmp) / "shapes.ttl"
         shapes.serialize(ttl, format="turtle")
-        rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-        rudof.read_data(str(nt), format=pyrudof.RDFFormat.NTriples)
         rudof.read_shacl(str(ttl))
         report = rudof.validate_shacl()
     out = []
     for v in report.violations:
         shape = _rudof_term(v.source_shape)
         out.append((RUDOF_SEVERITY.get(v.severity, "ERROR"), shape, _rudof_term(v.focus_node),
-                    _rudof_term(v.path), v.value, _unquote(v.message)))
+                    _rudof_term(v.path), _rudof_value(v.value), _unquote(v.message)))
     return out
 
 
@@ -188,6 +187,16 @@ def _rudof_term(text):
     if re.match(r"^[a-z][a-z0-9+.-]*:", text):
         return URIRef(text)
     return Literal(text)
+
+
+def _rudof_value(text):
+    """The value of a pyrudof result as pySHACL gives it: a literal's lexical form, else the term."""
+    if text is None:
+        return None
+    m = re.match(r'^"(.*)"(@[A-Za-z-]+|\^\^.*)?$', str(text), re.DOTALL)
+    if m:
+        return m.group(1).replace('\\"', '"').replace("\\\\", "\\")
+    return _rudof_term(text)
 
 
 def _unquote(message) -> str:
@@ -242,3 +251,89 @@ def _uses_unsupported(shapes: Graph, node, seen: set) -> bool:
         if (isinstance(o, BNode) or p == SH.property) and _uses_unsupported(shapes, o, seen):
             return True
     return False
+
+
+# ---------------------------------------------------------------------------- engine choice at scale
+SHACL_ENGINES = ("auto", "pyshacl", "rudof")
+SHACL_LIMIT = 200_000  # data triples above which `auto` validates with pyrudof (pySHACL takes minutes there)
+
+
+def shacl_engine(n_triples: int) -> str:
+    """The SHACL engine for a graph of n_triples: NMBKG_SHACL_ENGINE (auto, pyshacl, rudof), and for auto
+    pySHACL up to NMBKG_SHACL_LIMIT data triples (default 200,000), pyrudof above it."""
+    choice = choice_setting("NMBKG_SHACL_ENGINE", SHACL_ENGINES)
+    if choice != "auto":
+        return choice
+    return "rudof" if n_triples > int_setting("NMBKG_SHACL_LIMIT", SHACL_LIMIT) else "pyshacl"
+
+
+def validate_with(engine: str, data: Graph, ontology: Graph, shapes: Graph,
+                  origin: dict[URIRef, Record]) -> list[Problem]:
+    """SHACL problems from one engine. 'rudof' runs pyrudof on every shape it evaluates like pySHACL and
+    pySHACL on the rest (the 'unique among' shapes with inverse paths), on the triples those shapes can reach."""
+    if engine == "pyshacl":
+        return run_shacl(data, ontology, shapes, origin)
+    supported = rudof_supported_rules(shapes)
+    out: dict[Problem, None] = dict.fromkeys(p for p in rudof_problems(data, ontology, shapes, origin)
+                                             if p.rule in supported)
+    rest = unsupported_shapes(shapes, supported)
+    if rest is not None:
+        visible = reachable_triples(data, rest)
+        out.update(dict.fromkeys(p for p in run_shacl(visible, ontology, rest, origin) if p.rule not in supported))
+    return list(out)
+
+
+def unsupported_shapes(shapes: Graph, supported: set[str]) -> Graph | None:
+    """The shapes pyrudof cannot evaluate, with their property shapes and blank-node parts (None if none)."""
+    tops = [s for s in set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(RDF.type, SH.PropertyShape))
+            if isinstance(s, URIRef) and rule_name(s) not in supported]
+    if not tops:
+        return None
+    out = Graph()
+    for prefix, ns in shapes.namespaces():
+        out.bind(prefix, ns)
+    todo, seen = list(tops), set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in shapes.predicate_objects(node):
+            out.add((node, p, o))
+            if isinstance(o, BNode) or p == SH.property:
+                todo.append(o)
+    return out
+
+
+def reachable_triples(data: Graph, shapes: Graph) -> Graph:
+    """The data triples a set of shapes can look at: those of every predicate named in a path, and rdf:type.
+
+    Shapes with SPARQL constraints or sh:closed could look at anything: the whole graph is returned then."""
+    if any(True for _ in shapes.subjects(SH.sparql, None)) or any(True for _ in shapes.subjects(SH.closed, None)):
+        return data
+    predicates = {RDF.type}
+    for path in shapes.objects(None, SH.path):
+        predicates |= _path_predicates(shapes, path)
+    out = Graph()
+    for p in predicates:
+        for t in data.triples((None, p, None)):
+            out.add(t)
+    return out
+
+
+def _path_predicates(shapes: Graph, path) -> set[URIRef]:
+    """Every IRI used in a SHACL property path (sequence lists, inverse, alternative and repeat paths)."""
+    if isinstance(path, URIRef):
+        return {path}
+    found, todo, seen = set(), [path], set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for _p, o in shapes.predicate_objects(node):
+            if isinstance(o, URIRef) and o != RDF.nil:
+                found.add(o)
+            elif isinstance(o, BNode):
+                todo.append(o)
+    return found
