@@ -35,10 +35,10 @@ def level_of(q: StoredQuery, root: Path | None = None) -> str:
     return level
 
 
-def run_checks(graph: Graph | list[Graph], queries_dir: Path, origin: dict[URIRef, Record],
+def run_checks(graph: Graph | list[Graph | Path], queries_dir: Path, origin: dict[URIRef, Record],
                engine: str = "oxigraph") -> list[Problem]:
-    """Run every check on the graph (or the union of a list of graphs, never copied into one rdflib graph
-    on the oxigraph engine); each result row becomes a Problem naming the curated row."""
+    """Run every check on the graph (or the union of a list of graphs and N-Triples files, never copied into
+    one rdflib graph on the oxigraph engine); each result row becomes a Problem naming the curated row."""
     root = queries_dir.parent
     runner = _runner(graph, engine)
     problems: dict[Problem, None] = {}
@@ -54,14 +54,17 @@ def check_rows(graph: Graph, q: StoredQuery, engine: str = "oxigraph") -> list[d
     return _runner(graph, engine).rows(q, None)
 
 
-def _runner(graph: Graph | list[Graph], engine: str):
+def _runner(graph: Graph | list[Graph | Path], engine: str):
     """The check runner of an engine for one graph or the union of several."""
     parts = graph if isinstance(graph, list | tuple) else [graph]
     if engine == "oxigraph":
         return _OxigraphRunner(parts)
     merged = Graph()
     for g in parts:
-        merged += g
+        if isinstance(g, Path):
+            merged.parse(g, format="nt")
+        else:
+            merged += g
     return _RdflibRunner(merged)
 
 
@@ -145,8 +148,11 @@ class _OxigraphRunner:
 
         self.ox = ox
         self.store = ox.Store()
-        for g in graphs:
-            self.store.bulk_load(g.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
+        for g in graphs:  # an rdflib graph, or an N-Triples file of one (Built.ntriples)
+            if isinstance(g, Path):
+                self.store.bulk_load(path=str(g), format=ox.RdfFormat.N_TRIPLES)
+            else:
+                self.store.bulk_load(g.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
 
     def rows(self, q: StoredQuery, root: Path | None) -> list[dict]:
         """Result rows as dicts of rdflib terms."""

@@ -34,11 +34,12 @@ def mark_inferred(inferred: Graph, id_base: str) -> Graph:
 
 
 def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, problems: list[Problem],
-                  info: dict, id_base: str) -> Path:
+                  info: dict, id_base: str, data_nt: Path | None = None) -> Path:
     """Write every release file into a fresh folder and swap it in place of out_dir.
 
-    The data is serialized once (N-Triples, rdflib's writer); every other dump of it is written from that
-    file by pyoxigraph or a streaming writer, so the export grows linearly with the graph.
+    The data is serialized once (N-Triples, rdflib's writer, or data_nt when the build already wrote it); every
+    other dump of it is written from that file by pyoxigraph or a streaming writer, so the export grows
+    linearly with the graph.
     """
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,10 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         extra += mark_inferred(inferred, id_base)
         parts = tmp / ".parts"
         parts.mkdir()
-        data.serialize(parts / "asserted.nt", format="nt", encoding="utf-8")
+        if data_nt is not None:
+            shutil.copyfile(data_nt, parts / "asserted.nt")
+        else:
+            data.serialize(parts / "asserted.nt", format="nt", encoding="utf-8")
         extra.serialize(parts / "inferred.nt", format="nt", encoding="utf-8")
         concatenate([parts / "asserted.nt", parts / "inferred.nt"], tmp / "nmbkg.nt")
         turtle_from_ntriples(tmp / "nmbkg.nt", tmp / "nmbkg.ttl")  # pyoxigraph: ~30x faster than rdflib's writer

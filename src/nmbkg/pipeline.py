@@ -103,14 +103,16 @@ def validate_project(project: Project, reason: bool = True, echo: Callable[[str]
     shapes = load_shapes(project.shapes_dir)
     engine = shacl_engine(len(res.built.graph))
     n_files = len(list(project.shapes_dir.glob("*.shacl.ttl")))
-    shacl = st.run("shacl", lambda: validate_with(engine, res.built.graph, res.ontology, shapes, res.built.origin),
+    data_nt = res.built.ntriples() if engine == "rudof" else None
+    shacl = st.run("shacl", lambda: validate_with(engine, res.built.graph, res.ontology, shapes, res.built.origin,
+                                                  data_nt),
                    lambda p: f"{len(p)} results from {n_files} shape files" + ENGINE_NOTE[engine])
     res.problems += shacl
     if os.environ.get("NMBKG_SHACL_CROSSCHECK") == "1":  # second SHACL engine (pyrudof), see validate.cross_check
         res.problems += st.run("shacl-x", lambda: cross_check(res.built.graph, res.ontology, shapes, res.built.origin,
                                                               shacl),
                                lambda p: f"{len(p)} disagreements between pySHACL and pyrudof")
-    parts = [res.ontology, res.built.graph]
+    parts = [res.ontology, res.built.ntriples()]
     checks = st.run("checks", lambda: run_checks(parts, project.queries_dir, res.built.origin),
                     lambda p: f"{len(p)} rows from integrity checks")
     res.problems += checks
@@ -160,7 +162,7 @@ def build(project: Project, out: Path | None = None, reason: bool = True,
     }
     st.run("export", lambda: write_release(out, res.built.graph, res.ontology,
                                            res.reasoned.inferred if res.reasoned else Graph(),
-                                           res.problems, info, project.id_base),
+                                           res.problems, info, project.id_base, res.built.ntriples()),
            lambda p: f"release written to {p}")
     if store is not None:
         from .store import load_release

@@ -159,31 +159,28 @@ XSD_STRING = str(XSD.string)
 def write_compact_jsonld(nt: Path, target: Path, ctx: dict) -> None:
     """JSON-LD of an N-Triples file: {"@context": ctx, "@graph": [one node object per subject]}, streamed.
 
-    Node objects are written in subject order; rdf:type becomes @type, properties use the context's terms.
-    The triples are held in memory once as pyoxigraph terms (as the Turtle writer does), never as a JSON tree.
+    Node objects are written in subject order, their values sorted; rdf:type becomes @type, properties use the
+    context's terms. The triples are grouped by subject in memory once (as pyoxigraph terms), never as a
+    JSON tree of the whole graph.
     """
     import pyoxigraph as ox
 
     c = Compactor(ctx)
     rdf_type = str(RDF.type)
-    triples = list(ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES))
-    triples.sort(key=lambda t: (str(t.subject), t.predicate.value, str(t.object)))
+    nodes: dict = {}
+    for t in ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES):
+        nodes.setdefault(t.subject, []).append((t.predicate, t.object))
     with target.open("w", encoding="utf-8") as out:
         out.write('{\n  "@context": ' + json.dumps(ctx, indent=2).replace("\n", "\n  ") + ',\n  "@graph": [')
-        first, i = True, 0
-        while i < len(triples):
-            subject = triples[i].subject
+        for n, subject in enumerate(sorted(nodes, key=str)):
             node: dict = {"@id": c.node_id(subject)}
-            while i < len(triples) and triples[i].subject == subject:
-                t = triples[i]
-                i += 1
-                if t.predicate.value == rdf_type and not isinstance(t.object, ox.Literal):
-                    node.setdefault("@type", []).append(c.node_id(t.object))
+            for predicate, obj in sorted(nodes[subject], key=lambda po: (po[0].value, str(po[1]))):
+                if predicate.value == rdf_type and not isinstance(obj, ox.Literal):
+                    node.setdefault("@type", []).append(c.node_id(obj))
                     continue
-                key, id_typed = c.key(t.predicate.value)
-                node.setdefault(key, []).append(c.value(t.object, id_typed))
-            out.write(("\n    " if first else ",\n    ") + json.dumps(node, ensure_ascii=False))
-            first = False
+                key, id_typed = c.key(predicate.value)
+                node.setdefault(key, []).append(c.value(obj, id_typed))
+            out.write(("\n    " if n == 0 else ",\n    ") + json.dumps(node, ensure_ascii=False))
         out.write("\n  ]\n}\n")
 
 

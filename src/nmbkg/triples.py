@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
+from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV
@@ -53,6 +57,18 @@ class Built:
     graph: Graph
     origin: dict[URIRef, Record] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    _nt: Path | None = field(default=None, repr=False, compare=False)
+
+    def ntriples(self) -> Path:
+        """The data graph as an N-Triples file, written once and shared by the stages that read files
+        (pyrudof, the integrity checks, the export); removed when this object goes. The graph must not
+        change after the first call."""
+        if self._nt is None:
+            folder = Path(tempfile.mkdtemp(prefix="nmbkg-data-"))
+            weakref.finalize(self, shutil.rmtree, folder, True)
+            self._nt = folder / "data.nt"
+            self.graph.serialize(self._nt, format="nt", encoding="utf-8")
+        return self._nt
 
 
 class TripleMaker:

@@ -138,15 +138,18 @@ class EngineResult:
     level: str
 
 
-def run_rudof(data: Graph, ontology: Graph, shapes: Graph) -> list[tuple]:
-    """Validate with pyrudof (Rust); returns (level, shape, focus, path, value, message) per result."""
+def run_rudof(data: Graph, ontology: Graph, shapes: Graph, data_nt: Path | None = None) -> list[tuple]:
+    """Validate with pyrudof (Rust); returns (level, shape, focus, path, value, message) per result.
+
+    data_nt: the data graph already written as N-Triples (Built.ntriples), to skip writing it again."""
     import pyrudof
 
     with tempfile.TemporaryDirectory(prefix="nmbkg-rudof-") as tmp:
         rudof = pyrudof.Rudof(pyrudof.RudofConfig())
         for name, g in (("data.nt", data), ("ontology.nt", ontology)):  # read twice: rudof merges them
-            path = Path(tmp) / name
-            g.serialize(path, format="nt", encoding="utf-8")
+            path = data_nt if name == "data.nt" and data_nt is not None else Path(tmp) / name
+            if path != data_nt:
+                g.serialize(path, format="nt", encoding="utf-8")
             rudof.read_data(str(path), format=pyrudof.RDFFormat.NTriples)
         ttl = Path(tmp) / "shapes.ttl"
         shapes.serialize(ttl, format="turtle")
@@ -160,10 +163,11 @@ def run_rudof(data: Graph, ontology: Graph, shapes: Graph) -> list[tuple]:
     return out
 
 
-def rudof_problems(data: Graph, ontology: Graph, shapes: Graph, origin: dict[URIRef, Record]) -> list[Problem]:
+def rudof_problems(data: Graph, ontology: Graph, shapes: Graph, origin: dict[URIRef, Record],
+                   data_nt: Path | None = None) -> list[Problem]:
     """The pyrudof results as Problems (messages taken from the shapes where the engine leaves them out)."""
     out: dict[Problem, None] = {}
-    for level, shape, focus, path, value, message in run_rudof(data, ontology, shapes):
+    for level, shape, focus, path, value, message in run_rudof(data, ontology, shapes, data_nt):
         if message and not _message_of_shape(message, shape, shapes):
             message = ""
         out[make_problem(level, shape, focus, path, value, message, origin, shapes)] = None
@@ -268,13 +272,13 @@ def shacl_engine(n_triples: int) -> str:
 
 
 def validate_with(engine: str, data: Graph, ontology: Graph, shapes: Graph,
-                  origin: dict[URIRef, Record]) -> list[Problem]:
+                  origin: dict[URIRef, Record], data_nt: Path | None = None) -> list[Problem]:
     """SHACL problems from one engine. 'rudof' runs pyrudof on every shape it evaluates like pySHACL and
     pySHACL on the rest (the 'unique among' shapes with inverse paths), on the triples those shapes can reach."""
     if engine == "pyshacl":
         return run_shacl(data, ontology, shapes, origin)
     supported = rudof_supported_rules(shapes)
-    out: dict[Problem, None] = dict.fromkeys(p for p in rudof_problems(data, ontology, shapes, origin)
+    out: dict[Problem, None] = dict.fromkeys(p for p in rudof_problems(data, ontology, shapes, origin, data_nt)
                                              if p.rule in supported)
     rest = unsupported_shapes(shapes, supported)
     if rest is not None:
