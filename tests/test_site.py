@@ -205,10 +205,15 @@ def site_links(page: Path) -> list[str]:
 def test_site_links_resolve_as_plain_files(dist):
     """Every relative link of every site page points at an existing file (the site works from plain files)."""
     site = dist / "site"
-    pages = list(site.rglob("*.html"))
-    assert len(pages) > 300
+    assert len(list(site.rglob("*.html"))) > 300
+    broken = broken_links(site)
+    assert not broken, broken[:10]
+
+
+def broken_links(site: Path) -> list[str]:
+    """'page -> link' for every relative link of the site that names no file."""
     broken = []
-    for page in pages:
+    for page in site.rglob("*.html"):
         for link in site_links(page):
             parts = urlsplit(link)
             if parts.scheme or link.startswith(("#", "data:", "mailto:")):
@@ -218,7 +223,30 @@ def test_site_links_resolve_as_plain_files(dist):
                 continue
             if not target.is_file():
                 broken.append(f"{page.relative_to(site)} -> {link}")
-    assert not broken, broken[:10]
+    return broken
+
+
+@pytest.mark.reasoner
+def test_page_cap_keeps_every_kind_and_every_link(dist, tmp_path):
+    """NMBKG_SITE_PAGES caps the entity pages: each kind keeps its share, no link breaks, the home page says so."""
+    copy = tmp_path / "dist"
+    shutil.copytree(dist, copy)
+    res = run_cli("site", "--data", str(copy), env={"NMBKG_SITE_PAGES": "40"})
+    assert res.returncode == 0, res.stderr
+    site = copy / "site"
+    entity = [p.relative_to(site) for p in site.rglob("*.html") if p.parts[-2] in KINDS or p.parent.name == "mechanism"]
+    assert 4 <= len(entity) <= 40
+    assert {p.parts[-2] if p.parts[0] == "id" else "mechanism" for p in entity} == set(KINDS) | {"mechanism"}
+    assert not broken_links(site)
+    note = (site / "index.html").read_text(encoding="utf-8")
+    all_pages = len(list((dist / "site").glob("id/*/*.html"))) + len(list((dist / "site").glob("mechanism/*.html")))
+    assert f"pages for {len(entity)} of the {all_pages} entities" in note
+    assert 'id="page-cap"' not in (dist / "site" / "index.html").read_text(encoding="utf-8")
+    bad = run_cli("site", "--data", str(copy), env={"NMBKG_SITE_PAGES": "many"})
+    assert bad.returncode == 2 and "NMBKG_SITE_PAGES='many' is not a whole number" in bad.stderr
+
+
+KINDS = ("electrolyte", "substance", "work")
 
 
 @pytest.mark.reasoner

@@ -130,3 +130,22 @@ def test_refuses_a_foreign_non_empty_folder(tmp_path):
 def test_numbers_are_plain_decimals(x, want):
     """Values are written as plain decimals with three significant digits, never with an exponent."""
     assert plain_number(x) == want
+
+
+@pytest.mark.reasoner
+def test_scale_path_builds_queries_and_loads_a_store(synth3, dist, tmp_path):
+    """The path a large graph takes, forced on the small synthetic project: pyrudof for SHACL (a low
+    NMBKG_SHACL_LIMIT), a capped site, a persistent store; the release answers stored queries from the store."""
+    out, store = tmp_path / "dist", tmp_path / "store"
+    env = {"NMBKG_SHACL_LIMIT": "1000", "NMBKG_SITE_PAGES": "60"}
+    r = run_cli("--root", str(synth3), "build", "--no-reason", "--out", str(out), "--store", str(store), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "(pyrudof; pySHACL for the 'unique among' shapes)" in r.stdout
+    assert "bulk-loaded into" in r.stdout
+    assert 'id="page-cap"' in (out / "site" / "index.html").read_text(encoding="utf-8")
+    q = run_cli("query", "additives-forming-sei", "--param", "species=NaF", "--store", str(store), "--format", "tsv")
+    assert q.returncode == 0, q.stderr
+    rows = q.stdout.strip().splitlines()[1:]
+    assert len(rows) > FACTOR * 5 and all(r.split("\t")[1] == "NaF" for r in rows)
+    real = run_cli("query", "additives-forming-sei", "--param", "species=NaF", "--data", str(dist), "--format", "tsv")
+    assert set(real.stdout.strip().splitlines()[1:]) <= set(rows)  # the real rows are part of the synthetic graph

@@ -215,10 +215,15 @@ class Copier:
         key = (m.get("property"), m.get("current_density_unit"))
         if key not in self.rate_maps:
             real = sorted(set(self.p.rate[key]), key=lambda v: (float(v), v))  # total order: set order varies by process
-            new = list(real)
+            numbers = sorted({float(v) for v in real})  # '0.5' and '0.50' are one rate: permute numbers, not strings
+            new = list(numbers)
             if self.rng.random() < SWAP_P:
                 self.rng.shuffle(new)
-            self.rate_maps[key] = dict(zip(real, new))
+            spelling: dict[float, str] = {}
+            for v in real:
+                spelling.setdefault(float(v), v)
+            moved = dict(zip(numbers, new))
+            self.rate_maps[key] = {v: spelling[moved[float(v)]] for v in real}
         return self.rate_maps[key].get(m.get("current_density"), m.get("current_density"))
 
     def findings(self, name: str) -> list[dict[str, str]]:
