@@ -9,12 +9,13 @@ import tempfile
 from pathlib import Path
 
 from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import PROV
 
 from . import publish
 from .config import NMB
 from .problems import Problem, to_tsv
-from .store import turtle_from_ntriples
+from .store import rdfxml_from_ntriples, turtle_from_ntriples
 from .triples import bind_prefixes
 
 
@@ -55,15 +56,15 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         if data_nt is not None:
             shutil.copyfile(data_nt, parts / "asserted.nt")
         else:
-            data.serialize(parts / "asserted.nt", format="nt", encoding="utf-8")
-        extra.serialize(parts / "inferred.nt", format="nt", encoding="utf-8")
+            write_ntriples(data, parts / "asserted.nt")
+        write_ntriples(extra, parts / "inferred.nt")
         concatenate([parts / "asserted.nt", parts / "inferred.nt"], tmp / "nmbkg.nt")
         turtle_from_ntriples(tmp / "nmbkg.nt", tmp / "nmbkg.ttl")  # pyoxigraph: ~30x faster than rdflib's writer
         onto = bind_prefixes(Graph())
-        onto += ontology
+        onto += to_canonical_graph(ontology)  # blank nodes named from their content: the same in every build
         onto.serialize(tmp / "ontology.ttl", format="turtle")
-        onto.serialize(tmp / "ontology.owl", format="xml")
-        onto.serialize(tmp / "ontology.nt", format="nt", encoding="utf-8")
+        write_ntriples(onto, tmp / "ontology.nt")
+        rdfxml_from_ntriples(tmp / "ontology.nt", tmp / "ontology.owl")  # pyoxigraph: same order every build
         (tmp / "reports").mkdir()
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
         info = dict(info, triples_published=len(data) + len(extra), triples_ontology=len(onto))
@@ -75,6 +76,21 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def write_ntriples(graph: Graph, path: Path, canonical: bool = False) -> None:
+    """N-Triples with sorted lines, so that the same graph gives the same bytes (and checksum) in every build.
+
+    canonical relabels blank nodes deterministically first (rdflib.compare; meant for small graphs such as the
+    ontology, whose blank nodes rdflib names at random when it parses)."""
+    if canonical:
+        from rdflib.compare import to_canonical_graph
+
+        graph = to_canonical_graph(graph)
+    lines = graph.serialize(format="nt", encoding="utf-8").splitlines(keepends=True)
+    lines.sort()
+    with path.open("wb") as f:
+        f.writelines(line for line in lines if line.strip())
 
 
 def concatenate(files: list[Path], target: Path) -> None:

@@ -191,8 +191,10 @@ def write_nquads(tmp: Path, base: str, parts: Path, meta: Graph) -> None:
 
     import pyoxigraph as ox
 
+    from .export import write_ntriples
+
     meta_nt = parts / "metadata.nt"
-    meta.serialize(meta_nt, format="nt", encoding="utf-8")
+    write_ntriples(meta, meta_nt, canonical=True)
     sources = (("asserted", parts / "asserted.nt"), ("inferred", parts / "inferred.nt"),
                ("ontology", tmp / "ontology.nt"), ("metadata", meta_nt))
     quads = itertools.chain.from_iterable(
@@ -533,22 +535,31 @@ def write_extras(tmp: Path, data: Graph, inferred: Graph, onto: Graph, info: dic
 
     parts holds asserted.nt (the data) and inferred.nt (inferred triples with their marks).
     """
-    from .site import write_site
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .site import write_index, write_pages_job
 
     base = id_base.removesuffix("id/")
-    write_jsonld(tmp, onto)
-    store = release_store(tmp)
-    sizes = {"asserted": len(data), "inferred": _lines(parts / "inferred.nt"), "ontology": len(onto)}
-    core = dataset_core(store, base, data, sizes, info)
-    write_nquads(tmp, base, parts, core)
-    write_ontology_docs(tmp / "docs" / "ontology.html", onto, store)
-    void = Graph()
-    for prefix, ns in core.namespaces():
-        void.bind(prefix, ns)
-    void += core
-    add_distributions(void, base, tmp)
-    void.serialize(tmp / "void.ttl", format="turtle")
-    write_site(tmp / "site", store, tmp, base, info)
+    # The site pages need only nmbkg.nt and ontology.nt: a second process writes them while this one writes
+    # the other dumps (two cores); the home page, which lists every dump with its checksum, comes last.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        pages = pool.submit(write_pages_job, str(tmp / "site"), str(tmp), base, info)
+        write_jsonld(tmp, onto)
+        store = release_store(tmp)
+        sizes = {"asserted": len(data), "inferred": _lines(parts / "inferred.nt"), "ontology": len(onto)}
+        core = dataset_core(store, base, data, sizes, info)
+        write_nquads(tmp, base, parts, core)
+        write_ontology_docs(tmp / "docs" / "ontology.html", onto, store)
+        void = Graph()
+        for prefix, ns in core.namespaces():
+            void.bind(prefix, ns)
+        void += core
+        add_distributions(void, base, tmp)
+        void.serialize(tmp / "void.ttl", format="turtle")
+        pages.result()
+    write_index(tmp / "site", store, tmp, base, info)
 
 
 def _lines(path: Path) -> int:

@@ -41,13 +41,14 @@ CAT_MARKERS = {"liquid": "o", "polymer": "s", "solid": "^"}
 class Site:
     """Reads the release graph (a pyoxigraph store) and renders the pages."""
 
-    def __init__(self, store, base: str = DEFAULT_BASE, info: dict | None = None):
+    def __init__(self, store, base: str = DEFAULT_BASE, info: dict | None = None, preload: bool = True):
         from jinja2 import Environment, FileSystemLoader, select_autoescape
 
         self.store, self.base, self.id_base = store, base, base + "id/"
         self.info = info or {}
         self.env = Environment(loader=FileSystemLoader(STATIC / "templates"), autoescape=select_autoescape(["html"]))
-        self.labels = self._labels()
+        self.preloaded = preload  # every label read at once (site build) or each on first use (one server page)
+        self.labels = self._labels() if preload else {}
         self.pages: set[str] = set()
         self.root = ""
 
@@ -69,7 +70,25 @@ class Site:
 
     def label(self, iri: str) -> str:
         """Label of an IRI, else its local name."""
+        if not self.preloaded and iri not in self.labels:
+            self.labels[iri] = self._label_of(iri)
         return self.labels.get(iri) or re.split(r"[#/]", iri)[-1]
+
+    def _label_of(self, iri: str) -> str:
+        """The rdfs:label of one IRI (English or plain first), '' when it has none."""
+        import pyoxigraph as ox
+
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return ""
+        found = ""  # the rule of _labels: labels in sorted order, the last English one or else the first
+        labels = sorted((q.object for q in self.store.quads_for_pattern(node, ox.NamedNode(RDFS_LABEL), None, None)
+                         if isinstance(q.object, ox.Literal)), key=str)
+        for lab in labels:
+            if not found or lab.language == "en":
+                found = lab.value
+        return found
 
     # ------------------------------------------------------------------ links
     def page_path(self, iri: str) -> str | None:
@@ -257,7 +276,15 @@ def _merge(rows: list[dict], key: str, many: str) -> list[dict]:
                 out[k][many] = ", ".join(filter(None, [out[k].get(many), r[many]]))
         else:
             out[k] = dict(r)
+    for r in out.values():  # the order of query rows within a key is not fixed: sort the joined values
+        if r.get(many):
+            r[many] = ", ".join(sorted(r[many].split(", ")))
     return list(out.values())
+
+
+def _items(site: Site, joined: str | None) -> list[str]:
+    """The IRIs of a value joined by _merge, in label order (the order of query rows is not fixed)."""
+    return sorted((x for x in (joined or "").split(", ") if x), key=lambda x: (site.label(x).lower(), x))
 
 
 def sei_section(site: Site, pattern: str, title: str = "Interphase species") -> dict:
@@ -268,7 +295,7 @@ def sei_section(site: Site, pattern: str, title: str = "Interphase species") -> 
         OPTIONAL {{ ?x nmb:inElectrolyte ?e }} OPTIONAL {{ ?x nmb:constituent ?c }}
         OPTIONAL {{ ?x nmb:speciesOrigin ?origin }} OPTIONAL {{ ?x nmb:detectedBy ?m }} {PROV} }} ORDER BY ?sp ?x""")
     out = [[site.a(r["sp"]), site.a(r["it"]), site.a(r.get("e")), site.a(r.get("c")), r.get("origin", ""),
-            Markup(", ").join(site.a(m) for m in r.get("m", "").split(", ") if m), site.src(r)]
+            Markup(", ").join(site.a(m) for m in _items(site, r.get("m"))), site.src(r)]
            for r in _merge(rows, "x", "m")]
     return {"title": title, "head": ["species", "interphase", "electrolyte", "from constituent", "origin",
                                      "detected by", "source"], "rows": out}
@@ -280,7 +307,7 @@ def mechanism_section(site: Site, pattern: str, title: str = "Mechanisms") -> di
         {pattern} . OPTIONAL {{ ?x nmb:constituent ?c }} OPTIONAL {{ ?x nmb:inElectrolyte ?e }}
         OPTIONAL {{ ?x nmb:addresses ?addr }} {PROV} }} ORDER BY ?mech ?x""")
     out = [[site.a(r["mech"]), site.a(r.get("c")), site.a(r.get("e")),
-            Markup(", ").join(site.a(a) for a in r.get("addr", "").split(", ") if a), site.src(r)]
+            Markup(", ").join(site.a(a) for a in _items(site, r.get("addr"))), site.src(r)]
            for r in _merge(rows, "x", "addr")]
     return {"title": title, "head": ["mechanism", "constituent", "electrolyte", "addresses", "source"], "rows": out}
 
@@ -695,32 +722,57 @@ def capped(pages: set[str], cap: int) -> set[str]:
     return out
 
 
-def write_site(out: Path, store, dist: Path, base: str = DEFAULT_BASE, info: dict | None = None) -> Path:
-    """Write every page of the static site into out/."""
-    site = Site(store, base, info)
+def _site_with_pages(store, base: str, info: dict | None, preload: bool = True) -> Site:
+    """A Site whose page set is chosen (every entity, or the capped share of NMBKG_SITE_PAGES)."""
+    site = Site(store, base, info, preload=preload)
     every = page_set(site)
     site.pages = capped(every, page_cap())
     site.info = dict(site.info, pages_written=len(site.pages), pages_all=len(every))
+    return site
+
+
+def _write(out: Path, path: str, html: str) -> None:
+    """Write one page of the site."""
+    target = out / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+
+
+def write_site(out: Path, store, dist: Path, base: str = DEFAULT_BASE, info: dict | None = None,
+               index: bool = True) -> Path:
+    """Write every page of the static site into out/ (the home page last, unless index is False)."""
+    site = _site_with_pages(store, base, info)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(STATIC / "style.css", out / "style.css")
-
-    def write(path: str, html: str) -> None:
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
-
     for producer in (electrolyte_pages, substance_pages, work_pages, mechanism_pages):
         for iri, ctx in producer(site):
-            write(entity_path(site, iri), site.render("entity.html", entity_path(site, iri), **ctx))
+            _write(out, entity_path(site, iri), site.render("entity.html", entity_path(site, iri), **ctx))
     site.root = ""
     for path, ctx in listings(site).items():
-        write(path, site.render("listing.html", path, **ctx))
+        _write(out, path, site.render("listing.html", path, **ctx))
     plots = [conductivity_plot(site), cycle_life_plot(site), ce_plot(site)]
     (out / "plots").mkdir(exist_ok=True)
     for p in plots:
         (out / "plots" / f"{p['name']}.svg").write_text(str(p["svg"]), encoding="utf-8")
-    write("plots.html", site.render("plots.html", "plots.html", title="Plots", plots=plots))
-    write("index.html", site.render("index.html", "index.html", **home_context(site, dist)))
+    _write(out, "plots.html", site.render("plots.html", "plots.html", title="Plots", plots=plots))
+    if index:
+        _write(out, "index.html", site.render("index.html", "index.html", **home_context(site, dist)))
+    return out
+
+
+def write_index(out: Path, store, dist: Path, base: str = DEFAULT_BASE, info: dict | None = None) -> Path:
+    """The home page alone: counts, citation and the downloads with their sizes and checksums."""
+    site = _site_with_pages(store, base, info, preload=False)
+    out.mkdir(parents=True, exist_ok=True)
+    _write(out, "index.html", site.render("index.html", "index.html", **home_context(site, dist)))
+    return out / "index.html"
+
+
+def write_pages_job(out: str, dist: str, base: str, info: dict) -> str:
+    """Every page but the home page, from the release files in dist (run in a child process by the export)."""
+    from .publish import release_store
+
+    write_site(Path(out), release_store(Path(dist)), Path(dist), base, info, index=False)
     return out
 
 
@@ -765,7 +817,7 @@ def add_parser(sub) -> None:
 # ---------------------------------------------------------------------------------------------- server pages
 def render_resource(store, base: str, iri: str, triples: list, incoming: list[tuple[str, str]], path: str) -> str:
     """HTML page of a resource that has no site page (served by `nmbkg serve` at /<path>)."""
-    site = Site(store, base)
+    site = Site(store, base, preload=False)
     site.root = "../" * path.count("/")
 
     def link(term) -> Markup:

@@ -172,3 +172,11 @@ def turtle_from_ntriples(nt: Path, ttl: Path, prefixes: dict[str, str] | None = 
     triples = list(ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES))
     triples.sort(key=lambda t: (str(t.subject), t.predicate.value, str(t.object)))
     ox.serialize(triples, str(ttl), ox.RdfFormat.TURTLE, prefixes=prefixes or TURTLE_PREFIXES)
+
+
+def rdfxml_from_ntriples(nt: Path, target: Path, prefixes: dict[str, str] | None = None) -> None:
+    """Write an N-Triples file as RDF/XML with pyoxigraph, in the file's (sorted) order."""
+    import pyoxigraph as ox
+
+    ox.serialize(ox.parse(path=str(nt), format=ox.RdfFormat.N_TRIPLES), str(target), ox.RdfFormat.RDF_XML,
+                 prefixes=prefixes or TURTLE_PREFIXES)

@@ -67,7 +67,9 @@ class Built:
             folder = Path(tempfile.mkdtemp(prefix="nmbkg-data-"))
             weakref.finalize(self, shutil.rmtree, folder, True)
             self._nt = folder / "data.nt"
-            self.graph.serialize(self._nt, format="nt", encoding="utf-8")
+            from .export import write_ntriples  # sorted lines: the same data gives the same file
+
+            write_ntriples(self.graph, self._nt)
         return self._nt
 
 
