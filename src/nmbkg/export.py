@@ -84,8 +84,6 @@ def write_ntriples(graph: Graph, path: Path, canonical: bool = False) -> None:
     canonical relabels blank nodes deterministically first (rdflib.compare; meant for small graphs such as the
     ontology, whose blank nodes rdflib names at random when it parses)."""
     if canonical:
-        from rdflib.compare import to_canonical_graph
-
         graph = to_canonical_graph(graph)
     lines = graph.serialize(format="nt", encoding="utf-8").splitlines(keepends=True)
     lines.sort()

@@ -103,17 +103,16 @@ def validate_project(project: Project, reason: bool = True, echo: Callable[[str]
     shapes = load_shapes(project.shapes_dir)
     engine = shacl_engine(len(res.built.graph))
     n_files = len(list(project.shapes_dir.glob("*.shacl.ttl")))
-    data_nt = res.built.ntriples() if engine == "rudof" else None
     shacl = st.run("shacl", lambda: validate_with(engine, res.built.graph, res.ontology, shapes, res.built.origin,
-                                                  data_nt),
+                                                  res.built.ntriples() if engine == "rudof" else None),
                    lambda p: f"{len(p)} results from {n_files} shape files" + ENGINE_NOTE[engine])
     res.problems += shacl
     if os.environ.get("NMBKG_SHACL_CROSSCHECK") == "1":  # second SHACL engine (pyrudof), see validate.cross_check
         res.problems += st.run("shacl-x", lambda: cross_check(res.built.graph, res.ontology, shapes, res.built.origin,
                                                               shacl),
                                lambda p: f"{len(p)} disagreements between pySHACL and pyrudof")
-    parts = [res.ontology, res.built.ntriples()]
-    checks = st.run("checks", lambda: run_checks(parts, project.queries_dir, res.built.origin),
+    checks = st.run("checks", lambda: run_checks([res.ontology, res.built.ntriples()], project.queries_dir,
+                                                 res.built.origin),
                     lambda p: f"{len(p)} rows from integrity checks")
     res.problems += checks
     if reason and not is_blocking(res.problems):

@@ -277,13 +277,15 @@ def validate_with(engine: str, data: Graph, ontology: Graph, shapes: Graph,
     pySHACL on the rest (the 'unique among' shapes with inverse paths), on the triples those shapes can reach."""
     if engine == "pyshacl":
         return run_shacl(data, ontology, shapes, origin)
+    from concurrent.futures import ThreadPoolExecutor
+
     supported = rudof_supported_rules(shapes)
-    out: dict[Problem, None] = dict.fromkeys(p for p in rudof_problems(data, ontology, shapes, origin, data_nt)
-                                             if p.rule in supported)
     rest = unsupported_shapes(shapes, supported)
-    if rest is not None:
-        visible = reachable_triples(data, rest)
-        out.update(dict.fromkeys(p for p in run_shacl(visible, ontology, rest, origin) if p.rule not in supported))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # pyrudof releases the GIL: pySHACL runs meanwhile
+        rust = pool.submit(rudof_problems, data, ontology, shapes, origin, data_nt)
+        py = [] if rest is None else run_shacl(reachable_triples(data, rest), ontology, rest, origin)
+        out: dict[Problem, None] = dict.fromkeys(p for p in rust.result() if p.rule in supported)
+    out.update(dict.fromkeys(p for p in py if p.rule not in supported))
     return list(out)
 
 
