@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,17 +299,23 @@ def unsupported_shapes(shapes: Graph, supported: set[str]) -> Graph | None:
     out = Graph()
     for prefix, ns in shapes.namespaces():
         out.bind(prefix, ns)
-    todo, seen = list(tops), set()
+    for triple in _walk(shapes, tops, lambda p, o: isinstance(o, BNode) or p == SH.property):
+        out.add(triple)
+    return out
+
+
+def _walk(g: Graph, starts: list, follow) -> Iterator[tuple]:
+    """Every triple of the nodes reachable from starts, going on to an object when follow(p, o) says so."""
+    todo, seen = list(starts), set()
     while todo:
         node = todo.pop()
         if node in seen:
             continue
         seen.add(node)
-        for p, o in shapes.predicate_objects(node):
-            out.add((node, p, o))
-            if isinstance(o, BNode) or p == SH.property:
+        for p, o in g.predicate_objects(node):
+            yield node, p, o
+            if follow(p, o):
                 todo.append(o)
-    return out
 
 
 def reachable_triples(data: Graph, shapes: Graph) -> Graph:
@@ -331,15 +338,5 @@ def _path_predicates(shapes: Graph, path) -> set[URIRef]:
     """Every IRI used in a SHACL property path (sequence lists, inverse, alternative and repeat paths)."""
     if isinstance(path, URIRef):
         return {path}
-    found, todo, seen = set(), [path], set()
-    while todo:
-        node = todo.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        for _p, o in shapes.predicate_objects(node):
-            if isinstance(o, URIRef) and o != RDF.nil:
-                found.add(o)
-            elif isinstance(o, BNode):
-                todo.append(o)
-    return found
+    return {o for _s, _p, o in _walk(shapes, [path], lambda _p, o: isinstance(o, BNode))
+            if isinstance(o, URIRef) and o != RDF.nil}
