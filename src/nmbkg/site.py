@@ -710,7 +710,8 @@ def page_cap() -> int:
 
 
 def capped(pages: set[str], cap: int) -> set[str]:
-    """At most cap pages, each kind keeping its share (its first keys in sorted order); all when cap is 0."""
+    """About cap pages, each kind keeping its share (its first keys in sorted order; at least one page per kind,
+    so a tiny cap may be passed by a page or two); all pages when cap is 0."""
     if not cap or len(pages) <= cap:
         return set(pages)
     by_kind: dict[str, list[str]] = {}
