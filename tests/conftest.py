@@ -71,3 +71,15 @@ def copy_project(tmp: Path) -> Path:
     for name in ("kg", "ontology", "queries"):
         shutil.copytree(ROOT / name, tmp / name)
     return tmp
+
+
+def edit_cell(root: Path, file: str, row_index: int, column: str, value: str) -> int:
+    """Set one cell of kg/<file> in a project copy (row_index 0 = header); returns the 1-based line number."""
+    path = root / "kg" / file
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    cells = lines[row_index].split("\t")
+    cells[header.index(column)] = value
+    lines[row_index] = "\t".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return row_index + 1

@@ -6,18 +6,7 @@ import csv
 import io
 
 import pytest
-from conftest import copy_project, run_cli
-
-
-def _edit_cell(root, file, row_index, column, value):
-    path = root / "kg" / file
-    lines = path.read_text(encoding="utf-8").splitlines()
-    header = lines[0].split("\t")
-    cells = lines[row_index].split("\t")
-    cells[header.index(column)] = value
-    lines[row_index] = "\t".join(cells)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return row_index + 1  # 1-based line number in the file
+from conftest import copy_project, edit_cell, run_cli
 
 
 @pytest.fixture()
@@ -51,7 +40,7 @@ def test_build_py_is_the_same_entry(tmp_path):
 
 def test_missing_required_column_value_exit_1(broken, tmp_path):
     """An empty locator: exit 1 naming file, row and column."""
-    line = _edit_cell(broken, "measurements.tsv", 3, "locator", "")
+    line = edit_cell(broken, "measurements.tsv", 3, "locator", "")
     r = run_cli("--root", str(broken), "build", "--no-reason", "--out", str(tmp_path / "d"))
     assert r.returncode == 1
     assert f"measurements.tsv:{line}" in r.stdout and "column locator" in r.stdout
@@ -70,7 +59,7 @@ def test_missing_column_in_header_exit_1(broken, tmp_path):
 
 def test_unknown_source_key_exit_1(broken, tmp_path):
     """A source key not in sources.tsv: exit 1 naming file, row, column and a fix."""
-    line = _edit_cell(broken, "electrolytes.tsv", 2, "source", "ref-999")
+    line = edit_cell(broken, "electrolytes.tsv", 2, "source", "ref-999")
     r = run_cli("--root", str(broken), "build", "--no-reason", "--out", str(tmp_path / "d"))
     assert r.returncode == 1
     assert f"electrolytes.tsv:{line}" in r.stdout and "column source" in r.stdout and "unknown_source" in r.stdout
@@ -78,7 +67,7 @@ def test_unknown_source_key_exit_1(broken, tmp_path):
 
 def test_non_numeric_value_exit_1(broken, tmp_path):
     """A value that is not a number: exit 1 naming file, row and column."""
-    line = _edit_cell(broken, "measurements.tsv", 5, "value", "about 3000")
+    line = edit_cell(broken, "measurements.tsv", 5, "value", "about 3000")
     r = run_cli("--root", str(broken), "build", "--no-reason", "--out", str(tmp_path / "d"))
     assert r.returncode == 1
     assert f"measurements.tsv:{line}" in r.stdout and "column value" in r.stdout and "not_a_number" in r.stdout

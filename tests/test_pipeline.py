@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import FIXTURES, ROOT, copy_project, run_cli
+from conftest import FIXTURES, ROOT, copy_project, edit_cell, run_cli
 from rdflib import RDF, Graph
 from rdflib.compare import isomorphic
 
@@ -96,12 +96,7 @@ def test_failed_build_keeps_previous_dist(tmp_path):
     out = tmp_path / "dist"
     out.mkdir()
     (out / "marker.txt").write_text("previous release", encoding="utf-8")
-    meas = root / "kg" / "measurements.tsv"
-    lines = meas.read_text(encoding="utf-8").splitlines()
-    cells = lines[1].split("\t")
-    cells[6] = "lots"
-    lines[1] = "\t".join(cells)
-    meas.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    edit_cell(root, "measurements.tsv", 1, "value", "lots")
     res = build(Project(root), out=out, reason=False)
     assert not res.ok
     assert sorted(p.name for p in out.iterdir()) == ["marker.txt"]
