@@ -146,11 +146,13 @@ class _OxigraphRunner:
     def __init__(self, graphs: list[Graph]):
         import pyoxigraph as ox
 
+        from .store import bulk_load
+
         self.ox = ox
         self.store = ox.Store()
         for g in graphs:  # an rdflib graph, or an N-Triples file of one (Built.ntriples)
             if isinstance(g, Path):
-                self.store.bulk_load(path=str(g), format=ox.RdfFormat.N_TRIPLES)
+                bulk_load(self.store, [g])
             else:
                 self.store.bulk_load(g.serialize(format="nt", encoding="utf-8"), format=ox.RdfFormat.N_TRIPLES)
 

@@ -69,7 +69,7 @@ def write_release(out_dir: Path, data: Graph, ontology: Graph, inferred: Graph, 
         (tmp / "reports" / "problems.tsv").write_text(to_tsv(problems), encoding="utf-8")
         info = dict(info, triples_published=len(data) + len(extra), triples_ontology=len(onto))
         (tmp / "build-info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        publish.write_extras(tmp, data, inferred, onto, info, id_base, parts)
+        publish.write_extras(tmp, data, onto, info, id_base, parts)
         shutil.rmtree(parts)
         swap_folder(tmp, out_dir)
     except BaseException:

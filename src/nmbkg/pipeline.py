@@ -41,17 +41,6 @@ class BuildResult:
         """True when no ERROR was found."""
         return not is_blocking(self.problems)
 
-    def graph(self) -> Graph:
-        """Ontology + data + inferred triples (what queries see)."""
-        g = Graph()
-        if self.ontology is not None:
-            g += self.ontology
-        if self.built is not None:
-            g += self.built.graph
-        if self.reasoned is not None:
-            g += self.reasoned.inferred
-        return g
-
 
 ENGINE_NOTE = {"pyshacl": "", "rudof": " (pyrudof; pySHACL for the 'unique among' shapes)"}
 

@@ -523,13 +523,14 @@ def release_store(folder: Path):
     """pyoxigraph store with the release's data and ontology in its default graph (as the endpoint loads it)."""
     import pyoxigraph as ox
 
+    from .store import bulk_load
+
     store = ox.Store()
-    for name in ("nmbkg.nt", "ontology.nt"):
-        store.bulk_load(path=str(folder / name), format=ox.RdfFormat.N_TRIPLES)
+    bulk_load(store, [folder / "nmbkg.nt", folder / "ontology.nt"])
     return store
 
 
-def write_extras(tmp: Path, data: Graph, inferred: Graph, onto: Graph, info: dict, id_base: str,
+def write_extras(tmp: Path, data: Graph, onto: Graph, info: dict, id_base: str,
                  parts: Path) -> None:
     """Everything beyond the plain dumps: JSON-LD with context, N-Quads, ontology docs, VoID/DCAT, site.
 

@@ -67,10 +67,11 @@ class OxigraphEngine(Engine):
     def __init__(self, files: list[Path]):
         import pyoxigraph as ox
 
+        from .store import bulk_load
+
         self.ox = ox
         self.store = ox.Store()
-        for f in files:
-            self.store.bulk_load(path=str(f), format=ox.RdfFormat.N_TRIPLES)
+        bulk_load(self.store, files)
 
     def _term(self, v: Value):
         ox = self.ox

@@ -364,14 +364,11 @@ def load_store(data: Path, base: str):
         from .store import open_read_only
 
         return open_read_only(Path(os.environ[STORE_ENV]))
+    from .store import bulk_load, load_extras
+
     store = ox.Store()
-    for name in ("nmbkg.nt", "ontology.nt"):
-        store.bulk_load(path=str(data / name), format=ox.RdfFormat.N_TRIPLES)
-    if (data / "nmbkg.nq").is_file():
-        store.bulk_load(path=str(data / "nmbkg.nq"), format=ox.RdfFormat.N_QUADS)
-    if (data / "void.ttl").is_file():
-        store.bulk_load(path=str(data / "void.ttl"), format=ox.RdfFormat.TURTLE,
-                        to_graph=ox.NamedNode(f"{base}graph/metadata"))
+    bulk_load(store, [data / "nmbkg.nt", data / "ontology.nt"])
+    load_extras(store, data, base)
     return store
 
 

@@ -146,11 +146,13 @@ def run_rudof(data: Graph, ontology: Graph, shapes: Graph, data_nt: Path | None 
     import pyrudof
 
     with tempfile.TemporaryDirectory(prefix="nmbkg-rudof-") as tmp:
+        if data_nt is None:
+            data_nt = Path(tmp) / "data.nt"
+            data.serialize(data_nt, format="nt", encoding="utf-8")
+        onto_nt = Path(tmp) / "ontology.nt"
+        ontology.serialize(onto_nt, format="nt", encoding="utf-8")
         rudof = pyrudof.Rudof(pyrudof.RudofConfig())
-        for name, g in (("data.nt", data), ("ontology.nt", ontology)):  # read twice: rudof merges them
-            path = data_nt if name == "data.nt" and data_nt is not None else Path(tmp) / name
-            if path != data_nt:
-                g.serialize(path, format="nt", encoding="utf-8")
+        for path in (data_nt, onto_nt):  # read twice: rudof merges them
             rudof.read_data(str(path), format=pyrudof.RDFFormat.NTriples)
         ttl = Path(tmp) / "shapes.ttl"
         shapes.serialize(ttl, format="turtle")
